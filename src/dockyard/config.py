@@ -1,0 +1,277 @@
+"""The one configuration object: `[tool.dockyard]` in pyproject.toml, loaded and validated once.
+
+Every problem in the table is reported at once, each with its dotted path
+(`tool.dockyard.health.timeout_seconds`) and what was expected, before any
+command touches Docker, git or the network.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dockyard.errors import ConfigError, MissingFileError
+
+TABLE = "tool.dockyard"
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_IMAGE = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Services:
+    """Names of the compose services dockyard drives."""
+
+    app: str = "app"
+    worker: str = "worker"
+    migrate: str = "migrate"
+    proxy: str = "proxy"
+    database: str = "postgres"
+    cache: str = "redis"
+
+
+@dataclass(frozen=True)
+class Health:
+    """Where the service answers health checks, and how long to wait for it."""
+
+    live_path: str = "/health/live"
+    ready_path: str = "/health/ready"
+    version_path: str = "/version"
+    timeout_seconds: float = 90.0
+
+
+@dataclass(frozen=True)
+class Doctor:
+    """Thresholds and targets of `invoke doctor`."""
+
+    min_free_disk_gb: float = 5.0
+    warn_free_disk_gb: float = 15.0
+    required_env: list[str] = field(default_factory=list)
+    tls_probe: str = "pypi.org:443"
+    min_compose_version: str = "2.20"
+    min_engine_api: str = "1.41"
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """A reviewed decision to accept something a gate would fail on, until a date."""
+
+    reason: str
+    until: dt.date | None = None
+
+    def expired(self, today: dt.date) -> bool:
+        return self.until is not None and today > self.until
+
+
+@dataclass(frozen=True)
+class IgnoredAdvisory:
+    """A vulnerability advisory reviewed and accepted for a while."""
+
+    id: str
+    reason: str
+    until: dt.date
+
+
+@dataclass(frozen=True)
+class Audit:
+    """Policy of the audit gate."""
+
+    accept_unaudited: Acceptance | None = None
+    ignore: list[IgnoredAdvisory] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=lambda: ["tests/fixtures/**"])
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything dockyard needs to know about the project it drives."""
+
+    root: Path
+    project: str
+    image: str
+    requires_python: str = ">=3.11"
+    compose_files: list[str] = field(default_factory=lambda: ["docker-compose.production.yml"])
+    dev_compose_files: list[str] = field(default_factory=list)
+    env_dir: str = "env"
+    instances_dir: str = "env/instances"
+    profiles: list[str] = field(default_factory=lambda: ["development", "testing", "production"])
+    services: Services = field(default_factory=Services)
+    health: Health = field(default_factory=Health)
+    ports: dict[str, int] = field(default_factory=dict)
+    doctor: Doctor = field(default_factory=Doctor)
+    audit: Audit = field(default_factory=Audit)
+
+    def path(self, relative: str) -> Path:
+        """A project-relative path from the configuration, made absolute."""
+        return self.root / relative
+
+
+def load_config(root: Path) -> Config:
+    """Read and validate `[tool.dockyard]` from `root/pyproject.toml`."""
+    pyproject = root / "pyproject.toml"
+    try:
+        text = pyproject.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MissingFileError(
+            f"{pyproject}: not found",
+            hint="run dockyard from the project's root, where pyproject.toml is",
+        ) from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(str(pyproject), [f"not valid TOML: {error}"]) from None
+    table = document.get("tool", {}).get("dockyard")
+    if table is None:
+        raise ConfigError(
+            str(pyproject),
+            [f"no [{TABLE}] table"],
+            hint=f"add a [{TABLE}] table with at least `project` and `image`",
+        )
+    requires_python = document.get("project", {}).get("requires-python", ">=3.11")
+    return parse_config(
+        table, root=root, source=str(pyproject), requires_python=str(requires_python)
+    )
+
+
+def parse_config(
+    table: object,
+    *,
+    root: Path,
+    source: str = "pyproject.toml",
+    requires_python: str = ">=3.11",
+) -> Config:
+    """Validate a `[tool.dockyard]` table; raise ConfigError listing every problem."""
+    problems: list[str] = []
+    preset = {"root": root, "requires_python": requires_python}
+    config = _build(Config, table, TABLE, problems, preset=preset)
+    if not problems:
+        assert isinstance(config, Config)
+        _check_values(config, problems)
+    if problems:
+        raise ConfigError(source, problems)
+    assert isinstance(config, Config)
+    return config
+
+
+def _check_values(config: Config, problems: list[str]) -> None:
+    """Rules that types alone do not express."""
+    if not _NAME.match(config.project):
+        problems.append(
+            f"{TABLE}.project: expected a lowercase name (letters, digits, '-', '_'), "
+            f"got {config.project!r}"
+        )
+    if not _IMAGE.match(config.image):
+        problems.append(
+            f"{TABLE}.image: expected a Docker image name without a tag, got {config.image!r}"
+        )
+    if not config.compose_files:
+        problems.append(f"{TABLE}.compose_files: expected at least one compose file")
+    if not config.profiles:
+        problems.append(f"{TABLE}.profiles: expected at least one env profile")
+    for name, port in config.ports.items():
+        if not 1 <= port <= 65535:
+            problems.append(f"{TABLE}.ports.{name}: expected a port 1-65535, got {port}")
+    for attribute in ("live_path", "ready_path", "version_path"):
+        value = getattr(config.health, attribute)
+        if not value.startswith("/"):
+            problems.append(f"{TABLE}.health.{attribute}: expected a path starting with '/'")
+    if config.health.timeout_seconds <= 0:
+        problems.append(f"{TABLE}.health.timeout_seconds: expected a positive number of seconds")
+    doctor = config.doctor
+    if doctor.min_free_disk_gb > doctor.warn_free_disk_gb:
+        problems.append(
+            f"{TABLE}.doctor.min_free_disk_gb: expected at most warn_free_disk_gb "
+            f"({doctor.warn_free_disk_gb}), got {doctor.min_free_disk_gb}"
+        )
+    host, _, port_text = doctor.tls_probe.rpartition(":")
+    if not host or not port_text.isdigit():
+        problems.append(
+            f"{TABLE}.doctor.tls_probe: expected HOST:PORT, got {doctor.tls_probe!r}"
+        )
+
+
+# --------------------------------------------------------------- the builder ---
+
+
+def _build(
+    cls: type[Any], value: object, path: str, problems: list[str], preset: dict[str, Any]
+) -> object:
+    """Build dataclass `cls` from a TOML table, recording problems with their dotted paths."""
+    if not isinstance(value, dict):
+        problems.append(f"{path}: expected a table, got {_describe(value)}")
+        return None
+    before = len(problems)
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in preset}
+    for key in value:
+        if key not in fields:
+            problems.append(f"{path}.{key}: unknown key{_did_you_mean(key, fields)}")
+    arguments: dict[str, Any] = dict(preset)
+    for name, spec in fields.items():
+        if name in value:
+            arguments[name] = _coerce(hints[name], value[name], f"{path}.{name}", problems)
+        elif spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
+            problems.append(f"{path}.{name}: required key is missing")
+    if len(problems) > before:
+        return None
+    return cls(**arguments)
+
+
+def _coerce(hint: Any, value: object, path: str, problems: list[str]) -> object:  # noqa: PLR0911
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        return _coerce(options[0], value, path, problems)
+    if dataclasses.is_dataclass(hint):
+        return _build(typing.cast(type[Any], hint), value, path, problems, preset={})
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            problems.append(f"{path}: expected a list, got {_describe(value)}")
+            return None
+        return [_coerce(item, each, f"{path}[{index}]", problems) for index, each in enumerate(value)]
+    if origin is dict:
+        _, item = typing.get_args(hint)
+        if not isinstance(value, dict):
+            problems.append(f"{path}: expected a table, got {_describe(value)}")
+            return None
+        return {key: _coerce(item, each, f"{path}.{key}", problems) for key, each in value.items()}
+    if hint is dt.date:
+        return _coerce_date(value, path, problems)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    expected = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        problems.append(f"{path}: expected {expected.get(hint, hint)}, got {_describe(value)}")
+        return None
+    return value
+
+
+def _coerce_date(value: object, path: str, problems: list[str]) -> dt.date | None:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    problems.append(f"{path}: expected a date like 2027-01-31, got {_describe(value)}")
+    return None
+
+
+def _describe(value: object) -> str:
+    kind = {dict: "a table", list: "a list", bool: "a boolean", str: "a string"}.get(
+        type(value), type(value).__name__
+    )
+    return kind if isinstance(value, dict | list) else f"{value!r} ({kind})"
+
+
+def _did_you_mean(key: str, known: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(sorted(known))})"

@@ -1,0 +1,69 @@
+"""Connecting to the Docker engine, with a diagnosis when it cannot be reached."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dockyard.errors import EngineUnavailableError
+
+if TYPE_CHECKING:
+    import docker
+
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+PROVISION_HINT = (
+    "start the Docker engine: on Debian or Ubuntu run `sudo scripts/provision-docker.sh`; "
+    "elsewhere install Docker Engine or Docker Desktop and start it"
+)
+
+
+def connect(environ: Mapping[str, str], *, timeout: float = 10.0) -> docker.DockerClient:
+    """A client for the engine that `environ` (DOCKER_HOST, DOCKER_TLS_VERIFY...) points at."""
+    import docker  # deferred: docker-py takes a noticeable time to import
+    from docker.errors import DockerException
+
+    host = environ.get("DOCKER_HOST") or DEFAULT_SOCKET
+    try:
+        client = docker.DockerClient(
+            **docker.utils.kwargs_from_env(environment=dict(environ)),
+            version="auto",
+            timeout=int(timeout),
+        )
+        client.ping()
+    except DockerException as error:
+        raise EngineUnavailableError(
+            f"no Docker engine answers at {host}: {_reason(error)}",
+            hint=diagnose(host, environ),
+        ) from None
+    return client
+
+
+def diagnose(host: str, environ: Mapping[str, str]) -> str:
+    """The most likely fix for an engine that does not answer at `host`."""
+    if host.startswith("unix://"):
+        socket = Path(host.removeprefix("unix://"))
+        if not socket.exists():
+            if environ.get("DOCKER_HOST"):
+                return (
+                    f"DOCKER_HOST={environ['DOCKER_HOST']} names a socket that does not exist: "
+                    f"unset DOCKER_HOST to use {DEFAULT_SOCKET}, or point it at a running engine"
+                )
+            return PROVISION_HINT
+        return (
+            f"{socket} exists but refuses this user: add the user to the `docker` group "
+            "(`sudo usermod -aG docker $USER`, then log in again) or check that dockerd is running"
+        )
+    return f"check that the engine at {host} is running and reachable from this machine"
+
+
+def _reason(error: Exception) -> str:
+    text = str(error)
+    for marker in ("FileNotFoundError", "ConnectionRefusedError", "PermissionError"):
+        if marker in text:
+            return {
+                "FileNotFoundError": "the socket does not exist",
+                "ConnectionRefusedError": "connection refused",
+                "PermissionError": "permission denied",
+            }[marker]
+    return text.splitlines()[0] if text else type(error).__name__
