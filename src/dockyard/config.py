@@ -99,6 +99,7 @@ class Config:
     compose_files: list[str] = field(default_factory=lambda: ["docker-compose.production.yml"])
     dev_compose_files: list[str] = field(default_factory=list)
     env_dir: str = "env"
+    env_schema: str = "env/schema.toml"
     instances_dir: str = "env/instances"
     profiles: list[str] = field(default_factory=lambda: ["development", "testing", "production"])
     services: Services = field(default_factory=Services)
