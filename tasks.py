@@ -29,9 +29,17 @@ def doctor(c: Context, json: bool = False) -> None:
 @task(help=JSON_HELP)
 def bootstrap(c: Context, json: bool = False) -> None:
     """Take a fresh clone to a working setup: doctor, env files, then the stack."""
+    from dockyard.bootstrap import bootstrap
+
+    run(ROOT, bootstrap, json=json)
+
+
+@task(help=JSON_HELP)
+def audit(c: Context, json: bool = False) -> None:
+    """Lint Dockerfiles, scan the tree for secrets, audit the locked dependencies."""
     from dockyard import commands
 
-    run(ROOT, commands.bootstrap, json=json)
+    run(ROOT, commands.audit, json=json)
 
 
-ns = Collection(doctor, bootstrap)
+ns = Collection(doctor, bootstrap, audit)

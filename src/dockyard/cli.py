@@ -33,6 +33,17 @@ class Invocation:
     as_json: bool = False
 
 
+def toolchain_environ(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment, with the toolchain dockyard runs from first on PATH.
+
+    `.venv/bin/invoke audit` then finds hadolint, detect-secrets and uv in .venv
+    without the environment being activated.
+    """
+    toolchain = str(Path(sys.executable).parent)
+    path = environ.get("PATH", os.defpath)
+    return {**environ, "PATH": f"{toolchain}{os.pathsep}{path}" if path else toolchain}
+
+
 def run(
     root: Path,
     command: Callable[Concatenate[Invocation, ...], int | None],
@@ -47,7 +58,7 @@ def run(
     try:
         invocation = Invocation(
             config=load_config(root),
-            environ=dict(os.environ),
+            environ=toolchain_environ(os.environ),
             console=make_console(sys.stderr if json else sys.stdout),
             as_json=json,
         )

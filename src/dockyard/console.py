@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 if TYPE_CHECKING:
-    from dockyard.doctor import CheckResult
+    from dockyard.results import CheckResult
 
 STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
 
@@ -36,8 +36,11 @@ def render_checks(console: Console, results: list[CheckResult]) -> None:
         console.print(
             f"[{style}]{result.status.value:>4}[/]  {result.name:<{width}}  {escape(result.summary)}"
         )
+        indent = " " * (width + 8)
+        for line in result.details:
+            console.print(f"{indent}{escape(line)}")
         if result.fix:
-            console.print(f"{'':>4}  {'':<{width}}  [dim]fix:[/] {escape(result.fix)}")
+            console.print(f"{indent}[dim]fix:[/] {escape(result.fix)}")
 
 
 @dataclass

@@ -1,0 +1,80 @@
+"""dockyard's gates: the same sessions run on a laptop and in CI (`nox -s ci`).
+
+Every session installs exactly its dependency group from uv.lock into a reused
+environment, so a warm run spends its time on the checks, not on installing.
+Arguments after `--` narrow a session: `nox -s tests -- -m "not engine"`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+from nox import Session
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv"
+nox.options.reuse_venv = "yes"
+nox.options.error_on_missing_interpreters = True
+nox.options.stop_on_first_error = True
+nox.options.sessions = ["ci"]
+
+PYTHON = Path(__file__).with_name(".python-version").read_text().strip()
+TYPED = ["src", "tests", "tasks.py", "noxfile.py"]
+YAML = [".github/workflows", ".yamllint.yaml", ".hadolint.yaml"]
+# The gates `nox -s ci` runs, in order; it stops at the first that fails.
+CI_GATES = ["lint", "typecheck", "tests", "audit"]
+
+
+def sync(session: Session, group: str, *, project: bool = True) -> None:
+    """Install one locked dependency group (with the project, unless told not to)."""
+    selection = ["--no-default-groups", "--group", group] if project else ["--only-group", group]
+    session.run_install(
+        "uv", "sync", "--locked", "--quiet", *selection,
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+    )  # fmt: skip
+
+
+@nox.session(python=PYTHON)
+def lint(session: Session) -> None:
+    """Lint and check formatting with ruff; lint workflows and compose files with yamllint."""
+    sync(session, "lint", project=False)
+    session.run("ruff", "check", *(session.posargs or ["."]))
+    session.run("ruff", "format", "--check", *(session.posargs or ["."]))
+    compose = [*Path().glob("*compose*.y*ml"), *Path("docker").glob("*.y*ml")]
+    session.run("yamllint", "--strict", *YAML, *map(str, compose))
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: Session) -> None:
+    """Type-check the suite, its tests, tasks.py and this file with mypy --strict."""
+    sync(session, "typecheck")
+    session.run("mypy", *(session.posargs or TYPED))
+
+
+@nox.session(python=PYTHON)
+def tests(session: Session) -> None:
+    """Run the tests with coverage and a JUnit report (engine tests need Docker)."""
+    sync(session, "test")
+    Path("reports").mkdir(exist_ok=True)
+    session.run(
+        "pytest",
+        "--cov",
+        "--cov-report=term",
+        "--cov-report=xml:reports/coverage.xml",
+        "--junitxml=reports/junit.xml",
+        *session.posargs,
+    )
+
+
+@nox.session(python=PYTHON)
+def audit(session: Session) -> None:
+    """Lint Dockerfiles, scan the tree for secrets and audit the locked dependencies."""
+    sync(session, "audit")
+    session.run("invoke", "audit", *session.posargs)
+
+
+@nox.session(python=PYTHON, requires=CI_GATES, venv_backend="none")
+def ci(session: Session) -> None:
+    """Run every gate in order, stopping at the first failure."""
+    session.log("all gates passed: " + ", ".join(CI_GATES))
