@@ -55,7 +55,7 @@ def typecheck(session: Session) -> None:
 @nox.session(python=PYTHON)
 def tests(session: Session) -> None:
     """Run the tests with coverage and a JUnit report (engine tests need Docker)."""
-    sync(session, "test")
+    sync(session, "test", "audit")
     Path("reports").mkdir(exist_ok=True)
     session.run(
         "pytest",

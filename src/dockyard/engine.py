@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +26,8 @@ def connect(environ: Mapping[str, str], *, timeout: float = 10.0) -> docker.Dock
     from docker.errors import DockerException
 
     host = environ.get("DOCKER_HOST") or DEFAULT_SOCKET
+    if host.startswith("unix://"):
+        _probe_socket(host, environ)
     try:
         client = docker.DockerClient(
             **docker.utils.kwargs_from_env(environment=dict(environ)),
@@ -39,11 +43,28 @@ def connect(environ: Mapping[str, str], *, timeout: float = 10.0) -> docker.Dock
     return client
 
 
+def _probe_socket(host: str, environ: Mapping[str, str]) -> None:
+    """Fail fast, with the reason, when a unix socket is absent or nobody answers on it."""
+    path = host.removeprefix("unix://")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(path)
+        except OSError as error:
+            reason = {
+                errno.ENOENT: "the socket does not exist",
+                errno.ECONNREFUSED: "connection refused",
+                errno.EACCES: "permission denied",
+            }.get(error.errno or 0, error.strerror or str(error))
+            raise EngineUnavailableError(
+                f"no Docker engine answers at {host}: {reason}", hint=diagnose(host, environ)
+            ) from None
+
+
 def diagnose(host: str, environ: Mapping[str, str]) -> str:
     """The most likely fix for an engine that does not answer at `host`."""
     if host.startswith("unix://"):
-        socket = Path(host.removeprefix("unix://"))
-        if not socket.exists():
+        path = Path(host.removeprefix("unix://"))
+        if not path.exists():
             if environ.get("DOCKER_HOST"):
                 return (
                     f"DOCKER_HOST={environ['DOCKER_HOST']} names a socket that does not exist: "
@@ -51,8 +72,9 @@ def diagnose(host: str, environ: Mapping[str, str]) -> str:
                 )
             return PROVISION_HINT
         return (
-            f"{socket} exists but refuses this user: add the user to the `docker` group "
-            "(`sudo usermod -aG docker $USER`, then log in again) or check that dockerd is running"
+            f"{path} exists but does not answer this user: check that dockerd is running "
+            f"({PROVISION_HINT.removeprefix('start the Docker engine: ')}), or add the user "
+            "to the `docker` group (`sudo usermod -aG docker $USER`, then log in again)"
         )
     return f"check that the engine at {host} is running and reachable from this machine"
 
