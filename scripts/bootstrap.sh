@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 set -o errexit -o pipefail -o nounset
 
-### Usage: scripts/bootstrap.sh [--toolchain-only] [INVOKE BOOTSTRAP OPTIONS...]
+### Usage: scripts/bootstrap.sh [--toolchain-only] [--provision-docker] [INVOKE BOOTSTRAP OPTIONS...]
 ###
 ### Take a fresh clone to a working setup. Needs only python3 (3.11 or newer) and git:
 ###   1. creates .venv and installs uv (the version pinned in uv.lock) into it;
@@ -10,8 +10,10 @@ set -o errexit -o pipefail -o nounset
 ### Safe to re-run: a toolchain that is already in place is only checked.
 ###
 ### Options:
-###   --toolchain-only  stop after step 2 (what CI and editors need)
-###   -h, --help        show this help
+###   --toolchain-only    stop after step 2 (what CI and editors need)
+###   --provision-docker  when no Docker engine answers, install and start one first with
+###                       scripts/provision-docker.sh (Debian family; asked interactively otherwise)
+###   -h, --help          show this help
 ### Anything else is passed to `invoke bootstrap`.
 ###
 ### Environment:
@@ -25,11 +27,13 @@ say() { printf '==> %s\n' "$*"; }
 die() { printf 'bootstrap: error: %s\n' "$1" >&2; [ $# -lt 2 ] || printf '  fix: %s\n' "$2" >&2; exit "${3:-1}"; }
 
 toolchain_only=0
+provision=0
 invoke_args=()
 for arg in "$@"; do
   case "$arg" in
     -h|--help) sed -n 's/^### \{0,1\}//p' "$0"; exit 0 ;;
     --toolchain-only) toolchain_only=1 ;;
+    --provision-docker) provision=1 ;;
     *) invoke_args+=("$arg") ;;
   esac
 done
@@ -88,4 +92,18 @@ if [ "$toolchain_only" -eq 1 ]; then
   say "next: .venv/bin/invoke bootstrap   (or .venv/bin/nox -s ci to run every gate)"
   exit 0
 fi
+# -- a Docker engine, when there is none and the user agrees -------------------------------
+if ! timeout 20 docker info > /dev/null 2>&1 && grep -qsE '^ID(_LIKE)?=.*debian' /etc/os-release; then
+  if [ "$provision" -eq 0 ] && [ -t 0 ] && [ -t 1 ]; then
+    read -r -p "==> no Docker engine answers. Install and start one with scripts/provision-docker.sh? [y/N] " answer
+    case "$answer" in [yY]*) provision=1 ;; esac
+  fi
+  if [ "$provision" -eq 1 ]; then
+    sudo_prefix=()
+    [ "$(id -u)" -eq 0 ] || sudo_prefix=(sudo)
+    "${sudo_prefix[@]}" scripts/provision-docker.sh || die "could not provision a Docker engine (see above)" \
+      "install Docker Engine by hand, then re-run scripts/bootstrap.sh"
+  fi
+fi
+
 exec "$VENV/bin/invoke" bootstrap "${invoke_args[@]}"
