@@ -26,9 +26,12 @@ YAML = [".github/workflows", ".yamllint.yaml", ".hadolint.yaml"]
 CI_GATES = ["lint", "typecheck", "tests", "audit"]
 
 
-def sync(session: Session, group: str, *, project: bool = True) -> None:
-    """Install one locked dependency group (with the project, unless told not to)."""
-    selection = ["--no-default-groups", "--group", group] if project else ["--only-group", group]
+def sync(session: Session, *groups: str, project: bool = True) -> None:
+    """Install locked dependency groups, with the project unless told not to."""
+    flag = "--group" if project else "--only-group"
+    selection = [part for group in groups for part in (flag, group)]
+    if project:
+        selection.append("--no-default-groups")
     session.run_install(
         "uv", "sync", "--locked", "--quiet", *selection,
         env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},

@@ -27,7 +27,7 @@ def repo_config() -> Config:
 
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[docker.DockerClient]:
-    """A client for the live engine; without one the test skips, or fails when Docker is required."""
+    """The live engine; without one a test skips, or fails when Docker is required."""
     from dockyard.engine import connect
 
     try:
@@ -47,4 +47,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if item.get_closest_marker("engine") and "docker_client" not in getattr(
             item, "fixturenames", ()
         ):
-            raise pytest.UsageError(f"{item.nodeid} is marked engine but does not use docker_client")
+            raise pytest.UsageError(
+                f"{item.nodeid} is marked engine but does not use docker_client"
+            )

@@ -66,7 +66,9 @@ def hadolint_gate(root: Path, environ: Mapping[str, str], files: list[str]) -> C
     findings = tuple(line for line in found.stdout.splitlines() if line.strip())
     if found.ok:
         summary = f"{len(files)} Dockerfile(s) pass"
-        return ok(name + "", summary + (f" ({len(findings)} below the threshold)" if findings else ""))
+        return ok(
+            name + "", summary + (f" ({len(findings)} below the threshold)" if findings else "")
+        )
     if not findings:
         return fail(name, f"hadolint could not run: {found.tail()}", "see hadolint's message above")
     return fail(

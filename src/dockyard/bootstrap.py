@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from dockyard.cli import Invocation
+from dockyard.config import Config
 from dockyard.console import Steps, print_json, render_checks
 from dockyard.doctor import Host, run_doctor
 from dockyard.errors import ExitCode
@@ -44,10 +45,12 @@ def bootstrap(invocation: Invocation) -> int:
         if outcome.missing:
             render_checks(console, outcome.missing)
             record.status = "warn"
-            record.detail = f"{len(outcome.missing)} problem(s); continuing with what does not need them"
+            record.detail = (
+                f"{len(outcome.missing)} problem(s); continuing with what does not need them"
+            )
 
     with steps.step("write env files") as record:
-        record.detail = _write_env_files(invocation)
+        record.detail = _write_env_files(config)
 
     with steps.step("bring the stack up") as record:
         compose = [config.path(name) for name in config.compose_files]
@@ -85,6 +88,6 @@ def bootstrap(invocation: Invocation) -> int:
     return ExitCode.OK if outcome.complete else ExitCode.FAILED
 
 
-def _write_env_files(invocation: Invocation) -> str:
+def _write_env_files(config: Config) -> str:
     """Create the development env file from its template; never touch existing values."""
     return "env files arrive with the env schema"

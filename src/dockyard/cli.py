@@ -51,7 +51,7 @@ def run(
     json: bool = False,
     **options: Any,
 ) -> None:
-    """Run `command` for the project at `root`; a DockyardError becomes one line and an exit code."""
+    """Run `command` for the project at `root`; a DockyardError becomes one line and an exit."""
     from dockyard.config import load_config
     from dockyard.console import make_console
 

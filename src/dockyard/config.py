@@ -100,6 +100,8 @@ class Config:
     dev_compose_files: list[str] = field(default_factory=list)
     env_dir: str = "env"
     env_schema: str = "env/schema.toml"
+    env_rotation_log: str = "env/.rotations.log"
+    env_docs: str = "docs/env-variables.md"
     instances_dir: str = "env/instances"
     profiles: list[str] = field(default_factory=lambda: ["development", "testing", "production"])
     services: Services = field(default_factory=Services)
@@ -151,12 +153,10 @@ def parse_config(
     problems: list[str] = []
     preset = {"root": root, "requires_python": requires_python}
     config = _build(Config, table, TABLE, problems, preset=preset)
-    if not problems:
-        assert isinstance(config, Config)
+    if isinstance(config, Config):
         _check_values(config, problems)
-    if problems:
+    if problems or not isinstance(config, Config):
         raise ConfigError(source, problems)
-    assert isinstance(config, Config)
     return config
 
 
@@ -192,9 +192,7 @@ def _check_values(config: Config, problems: list[str]) -> None:
         )
     host, _, port_text = doctor.tls_probe.rpartition(":")
     if not host or not port_text.isdigit():
-        problems.append(
-            f"{TABLE}.doctor.tls_probe: expected HOST:PORT, got {doctor.tls_probe!r}"
-        )
+        problems.append(f"{TABLE}.doctor.tls_probe: expected HOST:PORT, got {doctor.tls_probe!r}")
 
 
 # --------------------------------------------------------------- the builder ---
@@ -224,7 +222,7 @@ def _build(
     return cls(**arguments)
 
 
-def _coerce(hint: Any, value: object, path: str, problems: list[str]) -> object:  # noqa: PLR0911
+def _coerce(hint: Any, value: object, path: str, problems: list[str]) -> object:
     origin = typing.get_origin(hint)
     if origin in (types.UnionType, typing.Union):
         options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
@@ -236,7 +234,9 @@ def _coerce(hint: Any, value: object, path: str, problems: list[str]) -> object:
         if not isinstance(value, list):
             problems.append(f"{path}: expected a list, got {_describe(value)}")
             return None
-        return [_coerce(item, each, f"{path}[{index}]", problems) for index, each in enumerate(value)]
+        return [
+            _coerce(item, each, f"{path}[{index}]", problems) for index, each in enumerate(value)
+        ]
     if origin is dict:
         _, item = typing.get_args(hint)
         if not isinstance(value, dict):
@@ -275,4 +275,6 @@ def _describe(value: object) -> str:
 
 def _did_you_mean(key: str, known: typing.Iterable[str]) -> str:
     close = difflib.get_close_matches(key, list(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(sorted(known))})"
+    return (
+        f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(sorted(known))})"
+    )

@@ -34,7 +34,8 @@ def render_checks(console: Console, results: list[CheckResult]) -> None:
     for result in results:
         style = STATUS_STYLE[result.status.value]
         console.print(
-            f"[{style}]{result.status.value:>4}[/]  {result.name:<{width}}  {escape(result.summary)}"
+            f"[{style}]{result.status.value:>4}[/]  "
+            f"{result.name:<{width}}  {escape(result.summary)}"
         )
         indent = " " * (width + 8)
         for line in result.details:

@@ -105,11 +105,12 @@ def check_engine(host: Host, min_api: str) -> CheckResult:
             "install the Docker CLI and engine: " + PROVISION_HINT,
         )
     if host.engine is None:
-        assert host.engine_error is not None
-        return fail("docker engine", host.engine_error.message, host.engine_error.hint or "")
+        error = host.engine_error
+        return fail("docker engine", error.message if error else "unreachable", _hint_of(error))
     version = host.engine.version()
     api = version.get("ApiVersion", "0")
-    summary = f"engine {version.get('Version', '?')} (API {api}) at {host.environ.get('DOCKER_HOST') or DEFAULT_SOCKET}"
+    address = host.environ.get("DOCKER_HOST") or DEFAULT_SOCKET
+    summary = f"engine {version.get('Version', '?')} (API {api}) at {address}"
     if Version(api) < Version(min_api):
         return fail("docker engine", summary + f", older than API {min_api}", PROVISION_HINT)
     return ok("docker engine", summary)
@@ -204,7 +205,9 @@ def check_ca_bundle(
         variable, bundle = configured
         problem = _bundle_problem(Path(bundle))
         if problem:
-            return fail(name, f"{variable}={bundle}: {problem}", f"point {variable} at a PEM CA bundle")
+            return fail(
+                name, f"{variable}={bundle}: {problem}", f"point {variable} at a PEM CA bundle"
+            )
     host, _, port_text = probe.rpartition(":")
     public = _tls_handshake(host, int(port_text), _public_context(), timeout)
     if public is None:
@@ -295,6 +298,10 @@ def run_doctor(config: Config, host: Host) -> list[CheckResult]:
 
 
 # ----------------------------------------------------------------- helpers ---
+
+
+def _hint_of(error: DockyardError | None) -> str:
+    return (error.hint if error else None) or PROVISION_HINT
 
 
 def _disk_path(host: Host, root: Path) -> Path:

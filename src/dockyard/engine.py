@@ -24,13 +24,14 @@ def connect(environ: Mapping[str, str], *, timeout: float = 10.0) -> docker.Dock
     """A client for the engine that `environ` (DOCKER_HOST, DOCKER_TLS_VERIFY...) points at."""
     import docker  # deferred: docker-py takes a noticeable time to import
     from docker.errors import DockerException
+    from docker.utils import kwargs_from_env
 
     host = environ.get("DOCKER_HOST") or DEFAULT_SOCKET
     if host.startswith("unix://"):
         _probe_socket(host, environ)
     try:
         client = docker.DockerClient(
-            **docker.utils.kwargs_from_env(environment=dict(environ)),
+            **kwargs_from_env(environment=dict(environ)),
             version="auto",
             timeout=int(timeout),
         )

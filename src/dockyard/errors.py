@@ -77,3 +77,24 @@ class CommandFailedError(DockyardError):
 
 class GateFailedError(DockyardError):
     """A quality gate could not pass: problems were found, or the gate could not do its job."""
+
+
+class UnreadableFileError(DockyardError):
+    """A file the command needs is there but cannot be read."""
+
+    exit_code = ExitCode.MISSING_FILE
+
+
+class EnvFileError(DockyardError):
+    """An env file has problems that stop a command from changing it; `problems` lists them all."""
+
+    def __init__(self, message: str, problems: list[str], *, hint: str | None = None) -> None:
+        self.problems = problems
+        listed = "\n".join(f"  {problem}" for problem in problems)
+        super().__init__(f"{message}\n{listed}" if problems else message, hint=hint)
+
+
+class NotASecretError(DockyardError):
+    """A command that only works on secrets was given a variable that is not one."""
+
+    exit_code = ExitCode.CONFIG

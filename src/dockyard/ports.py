@@ -35,7 +35,7 @@ def port_is_free(port: int, address: str = "127.0.0.1") -> bool:
 
 
 def find_listener(port: int, proc: Path = Path("/proc")) -> PortHolder | None:
-    """The process listening on TCP `port`, or None when it cannot be seen (other user, no /proc)."""
+    """The process listening on TCP `port`, or None when it cannot be seen (another user's)."""
     inodes = _listening_inodes(port, proc)
     if not inodes:
         return None

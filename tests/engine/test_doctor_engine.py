@@ -31,7 +31,9 @@ def invoke_doctor(environ: dict[str, str]) -> tuple[int, dict[str, dict[str, str
     return done.returncode, checks
 
 
-def test_the_engine_check_reports_the_live_engine_version(docker_client: docker.DockerClient) -> None:
+def test_the_engine_check_reports_the_live_engine_version(
+    docker_client: docker.DockerClient,
+) -> None:
     result = check_engine(Host(dict(os.environ), REPO), "1.41")
     assert result.status is Status.OK
     assert result.summary.startswith(f"engine {docker_client.version()['Version']} (API ")
@@ -61,7 +63,7 @@ def test_invoke_doctor_json_reports_every_check(docker_client: docker.DockerClie
 def test_invoke_doctor_fails_with_the_fix_when_the_engine_is_unreachable(
     docker_client: docker.DockerClient, tmp_path: Path
 ) -> None:
-    """The same machine, pointed at a socket where no engine runs: exit 1 and the fix, no traceback."""
+    """Pointed at a socket where no engine runs: exit 1 and the fix, no traceback."""
     code, checks = invoke_doctor({**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/docker.sock"})
     assert code == 1
     engine = checks["docker engine"]

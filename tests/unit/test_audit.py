@@ -40,9 +40,14 @@ CLEAN = {"name": "requests", "version": "2.32.3", "vulns": []}
 VULNERABLE = {
     "name": "jinja2",
     "version": "3.1.2",
-    "vulns": [{"id": "GHSA-h5c8-rqwp-cp95", "aliases": ["CVE-2024-22195"], "fix_versions": ["3.1.3"]}],
+    "vulns": [
+        {"id": "GHSA-h5c8-rqwp-cp95", "aliases": ["CVE-2024-22195"], "fix_versions": ["3.1.3"]}
+    ],
 }
-UNAUDITED = {"name": "docker", "skip_reason": "Dependency not found on PyPI and could not be audited"}
+UNAUDITED = {
+    "name": "docker",
+    "skip_reason": "Dependency not found on PyPI and could not be audited",
+}
 
 
 # ------------------------------------------------------- dependency verdicts ---
@@ -85,7 +90,8 @@ def test_an_explicit_acceptance_turns_not_audited_into_a_warning_every_run() -> 
     result = classify_dependency_audit(report(UNAUDITED), policy, TODAY)
     assert result.status is Status.WARN
     assert result.summary == (
-        "NOT AUDITED: 1 of 1 packages could not be checked (accepted until 2026-12-31: offline builders)"
+        "NOT AUDITED: 1 of 1 packages could not be checked "
+        "(accepted until 2026-12-31: offline builders)"
     )
 
 
@@ -98,13 +104,16 @@ def test_an_expired_acceptance_fails() -> None:
 
 def test_vulnerabilities_fail_even_when_not_audited_is_accepted() -> None:
     policy = Audit(accept_unaudited=Acceptance("offline builders"))
-    assert classify_dependency_audit(report(VULNERABLE, UNAUDITED), policy, TODAY).status is Status.FAIL
+    assert (
+        classify_dependency_audit(report(VULNERABLE, UNAUDITED), policy, TODAY).status
+        is Status.FAIL
+    )
 
 
 def test_the_real_audit_of_the_lock_reports_what_it_could_and_could_not_check(
     repo_config: Config,
 ) -> None:
-    """pip-audit against this repository's lock: whatever the network allows, the verdict is honest."""
+    """pip-audit on this repository's lock: whatever the network allows, the verdict is honest."""
     strict = Config(**{**repo_config.__dict__, "audit": Audit()})
     result = dependency_gate(strict, ENVIRON)
     if result.status is Status.OK:

@@ -28,7 +28,8 @@ def test_invalid_configuration_is_one_clear_message_and_exit_code_2(tmp_path: Pa
     """A typo in [tool.dockyard] names the key and the fix; no traceback, before any other work."""
     shutil.copy(REPO / "tasks.py", tmp_path)
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.dockyard]\nproject = "shop"\nimage = "shop"\n[tool.dockyard.helth]\nlive_path = "/"\n'
+        '[tool.dockyard]\nproject = "shop"\nimage = "shop"\n'
+        '[tool.dockyard.helth]\nlive_path = "/"\n'
     )
     done = invoke("doctor", cwd=tmp_path)
     assert done.returncode == 2

@@ -98,7 +98,9 @@ def test_dates_and_nested_tables_are_parsed() -> None:
             **MINIMAL,
             "audit": {
                 "accept_unaudited": {"reason": "offline", "until": "2030-01-31"},
-                "ignore": [{"id": "PYSEC-1", "reason": "unused path", "until": dt.date(2030, 1, 1)}],
+                "ignore": [
+                    {"id": "PYSEC-1", "reason": "unused path", "until": dt.date(2030, 1, 1)}
+                ],
             },
         },
         root=Path("/project"),
@@ -108,7 +110,8 @@ def test_dates_and_nested_tables_are_parsed() -> None:
     assert config.audit.ignore[0].id == "PYSEC-1"
     assert problems_of({**MINIMAL, "audit": {"ignore": [{"id": "X", "until": "soon"}]}}) == [
         "tool.dockyard.audit.ignore[0].reason: required key is missing",
-        "tool.dockyard.audit.ignore[0].until: expected a date like 2027-01-31, got 'soon' (a string)",
+        "tool.dockyard.audit.ignore[0].until: "
+        "expected a date like 2027-01-31, got 'soon' (a string)",
     ]
 
 

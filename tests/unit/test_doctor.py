@@ -102,15 +102,22 @@ def test_engine_check_reports_a_socket_nobody_listens_on(tmp_path: Path) -> None
     stale = tmp_path / "stale.sock"
     with socket.socket(socket.AF_UNIX) as listener:
         listener.bind(str(stale))  # bound, never listening: connections are refused
-        result = check_engine(Host({**os.environ, "DOCKER_HOST": f"unix://{stale}"}, tmp_path), "1.41")
+        result = check_engine(
+            Host({**os.environ, "DOCKER_HOST": f"unix://{stale}"}, tmp_path), "1.41"
+        )
     assert result.status is Status.FAIL
     assert result.summary.endswith("connection refused")
 
 
-def test_compose_missing_fails_with_how_to_install(empty_path: dict[str, str], tmp_path: Path) -> None:
+def test_compose_missing_fails_with_how_to_install(
+    empty_path: dict[str, str], tmp_path: Path
+) -> None:
     fake_tool(Path(empty_path["PATH"]), "docker", "exit 1")
     result = check_compose(Host(empty_path, tmp_path), "2.20")
-    assert (result.status, result.summary) == (Status.FAIL, "`docker compose` (v2) is not installed")
+    assert (result.status, result.summary) == (
+        Status.FAIL,
+        "`docker compose` (v2) is not installed",
+    )
     assert result.fix is not None
     assert "provision-docker.sh" in result.fix
 

@@ -25,13 +25,15 @@ def private_ca(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     def openssl(*args: str) -> None:
         subprocess.run(["openssl", *args], cwd=out, check=True, capture_output=True)
 
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-            "/CN=Intercepting Proxy CA", "-keyout", "ca.key", "-out", "ca.pem")  # fmt: skip
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=Intercepting Proxy CA",
+            "-keyout", "ca.key", "-out", "ca.pem")  # fmt: skip
     openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
             "-keyout", "server.key", "-out", "server.csr")  # fmt: skip
     (out / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
     openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "2", "-extfile", "san.cnf", "-out", "server.pem")  # fmt: skip
+            "-CAcreateserial", "-days", "2", "-extfile", "san.cnf",
+            "-out", "server.pem")  # fmt: skip
     return {"ca": out / "ca.pem", "cert": out / "server.pem", "key": out / "server.key"}
 
 
@@ -72,7 +74,10 @@ def test_interception_without_a_bundle_fails_and_names_the_system_bundle_that_wo
     result = check_ca_bundle({}, intercepted, system_bundles=(str(private_ca["ca"]),))
     assert result.status is Status.FAIL
     assert result.summary == f"TLS to {intercepted} is intercepted and no CA bundle is set"
-    assert result.fix == f"export SSL_CERT_FILE={private_ca['ca']} (your system bundle trusts the proxy)"
+    assert (
+        result.fix
+        == f"export SSL_CERT_FILE={private_ca['ca']} (your system bundle trusts the proxy)"
+    )
 
 
 def test_interception_with_no_trusting_bundle_anywhere_says_how_to_make_one(
@@ -126,4 +131,6 @@ def test_an_unreachable_probe_warns_instead_of_guessing() -> None:
         port = closed.getsockname()[1]
     result = check_ca_bundle({}, f"127.0.0.1:{port}", timeout=2)
     assert result.status is Status.WARN
-    assert result.summary.startswith(f"could not reach 127.0.0.1:{port} to test for TLS interception")
+    assert result.summary.startswith(
+        f"could not reach 127.0.0.1:{port} to test for TLS interception"
+    )
