@@ -48,6 +48,21 @@ class Health:
 
 
 @dataclass(frozen=True)
+class Images:
+    """Images the stack runs. Defaults are official images; `invoke image.base` builds local
+    stand-ins from Debian packages for machines that cannot reach a registry."""
+
+    python: str = "python:3.11-slim-bookworm"
+    postgres: str = "postgres:16-bookworm"
+    redis: str = "redis:7-bookworm"
+    proxy: str = "nginxinc/nginx-unprivileged:1.27-bookworm"
+    local_prefix: str = "dockyard-base"
+    debian_suite: str = "bookworm"
+    debian_mirror: str = "http://deb.debian.org/debian"
+    size_budget_mb: int = 200
+
+
+@dataclass(frozen=True)
 class Doctor:
     """Thresholds and targets of `invoke doctor`."""
 
@@ -107,6 +122,7 @@ class Config:
     services: Services = field(default_factory=Services)
     health: Health = field(default_factory=Health)
     ports: dict[str, int] = field(default_factory=dict)
+    images: Images = field(default_factory=Images)
     doctor: Doctor = field(default_factory=Doctor)
     audit: Audit = field(default_factory=Audit)
 
