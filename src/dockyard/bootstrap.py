@@ -18,6 +18,7 @@ from dockyard.errors import ExitCode
 from dockyard.results import CheckResult, Status
 
 ENGINE_CHECKS = {"docker engine", "compose", "buildkit"}
+PROFILE = "development"
 
 
 @dataclass
@@ -89,5 +90,9 @@ def bootstrap(invocation: Invocation) -> int:
 
 
 def _write_env_files(config: Config) -> str:
-    """Create the development env file from its template; never touch existing values."""
-    return "env files arrive with the env schema"
+    """Create the development env file from the schema; never touch existing values."""
+    from dockyard.envcommands import ensure_profile
+
+    added = ensure_profile(config, PROFILE)
+    target = f"{config.env_dir}/.env.{PROFILE}"
+    return f"{target}: added {', '.join(added)}" if added else f"{target} is complete"
