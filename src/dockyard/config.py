@@ -63,6 +63,16 @@ class Images:
 
 
 @dataclass(frozen=True)
+class SmokeRequest:
+    """One request of the smoke test, made through the proxy after the stack is up."""
+
+    path: str
+    method: str = "GET"
+    expect: int = 200
+    json: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Doctor:
     """Thresholds and targets of `invoke doctor`."""
 
@@ -70,7 +80,7 @@ class Doctor:
     warn_free_disk_gb: float = 15.0
     required_env: list[str] = field(default_factory=list)
     tls_probe: str = "pypi.org:443"
-    min_compose_version: str = "2.20"
+    min_compose_version: str = "2.24"
     min_engine_api: str = "1.41"
 
 
@@ -123,6 +133,7 @@ class Config:
     health: Health = field(default_factory=Health)
     ports: dict[str, int] = field(default_factory=dict)
     images: Images = field(default_factory=Images)
+    smoke: list[SmokeRequest] = field(default_factory=list)
     doctor: Doctor = field(default_factory=Doctor)
     audit: Audit = field(default_factory=Audit)
 

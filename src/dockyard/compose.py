@@ -1,0 +1,145 @@
+"""Compose, as data: the command lines for a project, and what its containers' states mean.
+
+Nothing here runs a process; `dockyard.stack` does, and decides nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ComposeProject:
+    """One compose project: its name, files, env file and the variables its files interpolate."""
+
+    name: str
+    directory: Path
+    files: tuple[Path, ...]
+    env_file: Path
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+    def command(self, *args: str) -> list[str]:
+        files = [part for path in self.files for part in ("--file", str(path))]
+        return [
+            "docker", "compose", "--project-name", self.name,
+            "--project-directory", str(self.directory), *files,
+            "--env-file", str(self.env_file), *args,
+        ]  # fmt: skip
+
+    def environ(self, base: Mapping[str, str]) -> dict[str, str]:
+        """The environment for `docker compose`: the caller's, this project's variables on top."""
+        return {**base, **self.variables, "DOCKYARD_ENV_FILE": str(self.env_file)}
+
+
+class Verdict(StrEnum):
+    WAITING = "waiting"
+    READY = "ready"
+    DONE = "done"  # a one-shot that exited 0
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    """What compose's configuration says about a service: how many, and whether it runs once."""
+
+    name: str
+    replicas: int = 1
+    one_shot: bool = False
+    has_healthcheck: bool = True
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    """One container as the engine reports it."""
+
+    service: str
+    name: str
+    status: str  # created, running, restarting, exited, dead, paused
+    health: str  # healthy, unhealthy, starting, or "" without a healthcheck
+    exit_code: int = 0
+    restart_count: int = 0
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """How far one service has come, and why, for the progress display and failure report."""
+
+    name: str
+    verdict: Verdict
+    detail: str
+    containers: tuple[ContainerState, ...] = ()
+
+
+def plan_services(config_json: str) -> list[ServicePlan]:
+    """Read `docker compose config --format json` into the services to wait for."""
+    document = json.loads(config_json)
+    plans = []
+    for name, service in sorted(document.get("services", {}).items()):
+        restart = str(service.get("restart", "no"))
+        healthcheck = service.get("healthcheck") or {}
+        plans.append(
+            ServicePlan(
+                name=name,
+                replicas=int((service.get("deploy") or {}).get("replicas") or 1),
+                one_shot=restart == "no" and bool(healthcheck.get("disable")),
+                has_healthcheck=bool(healthcheck) and not healthcheck.get("disable"),
+            )
+        )
+    return plans
+
+
+def container_state(attrs: Mapping[str, Any]) -> ContainerState:
+    """A container from the engine's inspect data (docker-py's `container.attrs`)."""
+    state = attrs.get("State", {})
+    labels = attrs.get("Config", {}).get("Labels") or {}
+    return ContainerState(
+        service=labels.get("com.docker.compose.service", "?"),
+        name=attrs.get("Name", "?").lstrip("/"),
+        status=state.get("Status", "?"),
+        health=(state.get("Health") or {}).get("Status", ""),
+        exit_code=int(state.get("ExitCode", 0)),
+        restart_count=int(attrs.get("RestartCount", 0)),
+    )
+
+
+def assess(plan: ServicePlan, containers: Iterable[ContainerState]) -> ServiceState:
+    """Decide whether a service is ready, still coming up, or has failed (fail fast, DEP-03)."""
+    mine = tuple(c for c in containers if c.service == plan.name)
+    if len(mine) < plan.replicas:
+        return ServiceState(
+            plan.name, Verdict.WAITING, f"{len(mine)}/{plan.replicas} created", mine
+        )
+    if plan.one_shot:
+        return _assess_one_shot(plan, mine)
+    for container in mine:
+        if container.status in {"exited", "dead"}:
+            detail = f"{container.name} exited with code {container.exit_code}"
+            return ServiceState(plan.name, Verdict.FAILED, detail, mine)
+        if container.status == "restarting" or container.restart_count > 0:
+            detail = f"{container.name} is restarting (restarted {container.restart_count} times)"
+            return ServiceState(plan.name, Verdict.FAILED, detail, mine)
+        if container.health == "unhealthy":
+            return ServiceState(plan.name, Verdict.FAILED, f"{container.name} is unhealthy", mine)
+    running = [c for c in mine if c.status == "running"]
+    healthy = [c for c in running if c.health == "healthy" or not plan.has_healthcheck]
+    if len(healthy) == len(mine):
+        word = "healthy" if plan.has_healthcheck else "running"
+        return ServiceState(plan.name, Verdict.READY, f"{len(mine)}/{len(mine)} {word}", mine)
+    return ServiceState(
+        plan.name, Verdict.WAITING, f"{len(healthy)}/{len(mine)} healthy, starting", mine
+    )
+
+
+def _assess_one_shot(plan: ServicePlan, mine: tuple[ContainerState, ...]) -> ServiceState:
+    failed = [c for c in mine if c.status in ("exited", "dead") and c.exit_code != 0]
+    if failed:
+        detail = f"{failed[0].name} exited with code {failed[0].exit_code}"
+        return ServiceState(plan.name, Verdict.FAILED, detail, mine)
+    if all(c.status == "exited" for c in mine):
+        return ServiceState(plan.name, Verdict.DONE, "completed", mine)
+    return ServiceState(plan.name, Verdict.WAITING, "running", mine)

@@ -1,0 +1,237 @@
+"""The compose stack: bring it up and wait until it is healthy, take it down, show and save logs.
+
+`up` validates the compose files first (compose's own message on a mistake),
+checks the published ports, starts the services, then watches every container
+against a monotonic deadline: it reports each service as it becomes ready and
+stops at the first that fails, showing that service's health output and logs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dockyard import proc
+from dockyard.compose import (
+    ComposeProject,
+    ContainerState,
+    ServicePlan,
+    ServiceState,
+    Verdict,
+    assess,
+    container_state,
+    plan_services,
+)
+from dockyard.config import Config
+from dockyard.errors import CommandFailedError, ConfigError, DockyardError, MissingFileError
+from dockyard.ports import find_listener, port_is_free
+
+if TYPE_CHECKING:
+    import docker
+    from rich.console import Console
+
+POLL_SECONDS = 0.2
+LOG_TAIL = 40
+
+
+class StackFailedError(DockyardError):
+    """A service did not become healthy; the message holds its health output and logs."""
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """How long each service took, for the summary and the benchmarks."""
+
+    seconds: float
+    services: dict[str, float]
+
+
+def project_for(
+    config: Config, profile: str = "development", overrides: Mapping[str, str] | None = None
+) -> ComposeProject:
+    """The compose project of the default stack: config's files, the profile's env file."""
+    files = tuple(config.path(name) for name in config.compose_files)
+    for path in files:
+        if not path.is_file():
+            raise MissingFileError(
+                f"{path}: compose file not found",
+                hint="check [tool.dockyard] compose_files in pyproject.toml",
+            )
+    env_file = config.path(config.env_dir) / f".env.{profile}"
+    if not env_file.is_file():
+        raise MissingFileError(
+            f"{env_file}: not found", hint=f"run `invoke env.init --profile {profile}`"
+        )
+    variables = {f"{name.upper()}_PORT": str(port) for name, port in config.ports.items()}
+    variables["APP_IMAGE"] = f"{config.image}:latest"
+    variables.update(overrides or {})
+    return ComposeProject(config.project, config.root, files, env_file, variables)
+
+
+def validate(project: ComposeProject, environ: Mapping[str, str]) -> list[ServicePlan]:
+    """`docker compose config`: compose's own message, verbatim, when a file is wrong (BAD-05)."""
+    found = proc.run(
+        project.command("config", "--format", "json"),
+        env=project.environ(environ),
+        check=False,
+        timeout=60,
+    )
+    if not found.ok:
+        files = ", ".join(str(path.relative_to(project.directory)) for path in project.files)
+        raise ConfigError(
+            f"docker compose rejected {files} (with {project.env_file.name})",
+            [found.stderr.strip() or found.stdout.strip()],
+            hint=f"fix the file named above: one of {files} or {project.env_file.name}",
+        )
+    return plan_services(found.stdout)
+
+
+def check_ports(ports: Mapping[str, int], owned: Callable[[int], bool]) -> None:
+    """Every published port must be free, or already ours; name the holder otherwise."""
+    busy = []
+    for name, port in ports.items():
+        if port_is_free(port) or owned(port):
+            continue
+        holder = find_listener(port)
+        busy.append(f"port {port} ({name}) is in use" + (f" by {holder}" if holder else ""))
+    if busy:
+        raise DockyardError(
+            "; ".join(busy) + "; nothing was started",
+            hint="stop what holds it, or set another port in [tool.dockyard.ports]",
+        )
+
+
+def up(
+    project: ComposeProject,
+    environ: Mapping[str, str],
+    client: docker.DockerClient,
+    console: Console,
+    *,
+    timeout: float,
+    ports: Mapping[str, int],
+) -> Readiness:
+    """Validate, start and wait until every service is healthy (or a one-shot has completed)."""
+    plans = validate(project, environ)
+    check_ports(ports, lambda port: _published_by(client, project.name, port))
+    proc.run(
+        project.command("up", "--detach", "--no-build", "--remove-orphans"),
+        env=project.environ(environ),
+        timeout=max(timeout, 60),
+    )
+    return wait_ready(project, client, plans, console, timeout=timeout)
+
+
+def wait_ready(
+    project: ComposeProject,
+    client: docker.DockerClient,
+    plans: list[ServicePlan],
+    console: Console,
+    *,
+    timeout: float,
+) -> Readiness:
+    """Poll the containers until all services are ready; fail fast on exited, restarting or
+    unhealthy containers; give up at a monotonic deadline."""
+    started = time.monotonic()
+    deadline = started + timeout
+    reached: dict[str, float] = {}
+    shown: dict[str, str] = {}
+    while True:
+        states = [assess(plan, _containers(client, project.name)) for plan in plans]
+        for state in states:
+            if shown.get(state.name) != state.detail:
+                shown[state.name] = state.detail
+                console.print(f"  {state.name:<12} {state.verdict.value:<8} {state.detail}")
+            if state.verdict in (Verdict.READY, Verdict.DONE) and state.name not in reached:
+                reached[state.name] = time.monotonic() - started
+        failed = next((s for s in states if s.verdict is Verdict.FAILED), None)
+        if failed is not None:
+            raise StackFailedError(diagnose(client, failed, "failed"))
+        if len(reached) == len(plans):
+            return Readiness(time.monotonic() - started, reached)
+        if time.monotonic() >= deadline:
+            late = next(s for s in states if s.name not in reached)
+            raise StackFailedError(diagnose(client, late, f"not ready after {timeout:.0f} s"))
+        time.sleep(POLL_SECONDS)
+
+
+def diagnose(client: docker.DockerClient, state: ServiceState, what: str) -> str:
+    """The failed service's last health-check output and the tail of its logs."""
+    lines = [f"service {state.name} {what}: {state.detail}"]
+    for container in state.containers:
+        attrs = client.api.inspect_container(container.name)
+        probes = (attrs.get("State", {}).get("Health") or {}).get("Log") or []
+        if probes:
+            last = probes[-1]
+            lines.append(f"last health check of {container.name} (exit {last.get('ExitCode')}):")
+            lines += [f"  {line}" for line in str(last.get("Output", "")).strip().splitlines()]
+        logs = client.api.logs(container.name, tail=LOG_TAIL).decode(errors="replace")
+        lines.append(f"last {LOG_TAIL} log lines of {container.name}:")
+        lines += [f"  {line}" for line in logs.rstrip().splitlines()] or ["  (no output)"]
+    lines.append(
+        f"the other services are left running for inspection; `invoke stack.logs {state.name}` "
+        "shows more, `invoke stack.down` stops everything"
+    )
+    return "\n".join(lines)
+
+
+def down(project: ComposeProject, environ: Mapping[str, str], *, volumes: bool) -> None:
+    """Stop and remove the containers; data volumes stay unless `volumes`."""
+    args = ["down", "--remove-orphans"] + (["--volumes"] if volumes else [])
+    proc.run(project.command(*args), env=project.environ(environ), timeout=180)
+
+
+def service_states(
+    project: ComposeProject, environ: Mapping[str, str], client: docker.DockerClient
+) -> list[ServiceState]:
+    """Every service's current state, for `stack.ps` and `stack.health`."""
+    plans = validate(project, environ)
+    containers = _containers(client, project.name)
+    return [assess(plan, containers) for plan in plans]
+
+
+def save_logs(
+    project: ComposeProject, environ: Mapping[str, str], services: list[str], directory: Path
+) -> list[Path]:
+    """Write each service's full log to `directory/<service>.log`; return the files."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for service in services:
+        found = proc.run(
+            project.command("logs", "--no-color", "--timestamps", service),
+            env=project.environ(environ),
+            timeout=120,
+        )
+        path = directory / f"{service}.log"
+        path.write_text(found.stdout, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def _containers(client: docker.DockerClient, project: str) -> list[ContainerState]:
+    """The project's service containers (not `compose run` one-offs), fully inspected."""
+    from docker.errors import DockerException, NotFound
+
+    label = f"com.docker.compose.project={project}"
+    states = []
+    try:
+        for summary in client.api.containers(all=True, filters={"label": label}):
+            if summary.get("Labels", {}).get("com.docker.compose.oneoff") == "True":
+                continue
+            try:
+                states.append(container_state(client.api.inspect_container(summary["Id"])))
+            except NotFound:
+                continue  # removed between the listing and the inspection
+    except DockerException as error:
+        raise CommandFailedError(f"could not list the containers of {project}: {error}") from None
+    return states
+
+
+def _published_by(client: docker.DockerClient, project: str, port: int) -> bool:
+    label = f"com.docker.compose.project={project}"
+    for summary in client.api.containers(filters={"label": label}):
+        if any(binding.get("PublicPort") == port for binding in summary.get("Ports", [])):
+            return True
+    return False
