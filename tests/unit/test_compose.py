@@ -1,0 +1,108 @@
+"""What the stack's wait decides from container states: ready, still starting, or failed fast."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from dockyard.compose import (
+    ComposeProject,
+    ContainerState,
+    ServicePlan,
+    Verdict,
+    assess,
+    container_state,
+    plan_services,
+)
+
+WEB = ServicePlan("web", replicas=2)
+MIGRATE = ServicePlan("migrate", one_shot=True, has_healthcheck=False)
+
+
+def running(service: str, name: str, health: str = "healthy") -> ContainerState:
+    return ContainerState(service, name, "running", health)
+
+
+def test_the_command_names_project_files_and_env_file() -> None:
+    project = ComposeProject(
+        "shop", Path("/srv"), (Path("/srv/a.yml"), Path("/srv/b.yml")), Path("/srv/env/.env.dev")
+    )
+    assert project.command("up", "--detach") == [
+        "docker", "compose", "--project-name", "shop", "--project-directory", "/srv",
+        "--file", "/srv/a.yml", "--file", "/srv/b.yml", "--env-file", "/srv/env/.env.dev",
+        "up", "--detach",
+    ]  # fmt: skip
+
+
+def test_project_variables_override_the_callers_environment() -> None:
+    project = ComposeProject("p", Path("/"), (), Path("/e"), {"PROXY_PORT": "9000"})
+    environ = project.environ({"PROXY_PORT": "1", "PATH": "/bin"})
+    assert environ == {"PROXY_PORT": "9000", "PATH": "/bin", "DOCKYARD_ENV_FILE": "/e"}
+
+
+def test_a_service_waits_until_all_its_replicas_exist_and_are_healthy() -> None:
+    assert assess(WEB, [running("web", "web-1")]).verdict is Verdict.WAITING
+    starting = assess(WEB, [running("web", "web-1"), running("web", "web-2", "starting")])
+    assert (starting.verdict, starting.detail) == (Verdict.WAITING, "1/2 healthy, starting")
+    ready = assess(WEB, [running("web", "web-1"), running("web", "web-2")])
+    assert (ready.verdict, ready.detail) == (Verdict.READY, "2/2 healthy")
+
+
+def test_unhealthy_exited_or_restarting_containers_fail_at_once() -> None:
+    cases = {
+        ContainerState("web", "web-2", "running", "unhealthy"): "web-2 is unhealthy",
+        ContainerState("web", "web-2", "exited", "", exit_code=3): "web-2 exited with code 3",
+        ContainerState("web", "web-2", "restarting", "starting", restart_count=2): (
+            "web-2 is restarting (restarted 2 times)"
+        ),
+    }
+    for broken, detail in cases.items():
+        state = assess(WEB, [running("web", "web-1"), broken])
+        assert (state.verdict, state.detail) == (Verdict.FAILED, detail)
+
+
+def test_a_service_without_healthcheck_is_ready_when_running() -> None:
+    plan = ServicePlan("cron", has_healthcheck=False)
+    state = assess(plan, [ContainerState("cron", "cron-1", "running", "")])
+    assert (state.verdict, state.detail) == (Verdict.READY, "1/1 running")
+
+
+def test_a_one_shot_is_done_when_it_exits_zero_and_failed_otherwise() -> None:
+    assert assess(MIGRATE, [ContainerState("migrate", "m-1", "running", "")]).verdict is (
+        Verdict.WAITING
+    )
+    assert assess(MIGRATE, [ContainerState("migrate", "m-1", "exited", "")]).verdict is Verdict.DONE
+    failed = assess(MIGRATE, [ContainerState("migrate", "m-1", "exited", "", exit_code=1)])
+    assert (failed.verdict, failed.detail) == (Verdict.FAILED, "m-1 exited with code 1")
+
+
+def test_other_services_containers_are_not_counted() -> None:
+    state = assess(WEB, [running("db", "db-1"), running("web", "web-1")])
+    assert state.detail == "1/2 created"
+
+
+def test_the_plan_comes_from_compose_config_json() -> None:
+    config = {
+        "services": {
+            "app": {"restart": "unless-stopped", "healthcheck": {"test": ["CMD", "true"]}},
+            "migrate": {"restart": "no", "healthcheck": {"disable": True}},
+            "worker": {"deploy": {"replicas": 3}, "restart": "unless-stopped"},
+        }
+    }
+    assert plan_services(json.dumps(config)) == [
+        ServicePlan("app", 1, one_shot=False, has_healthcheck=True),
+        ServicePlan("migrate", 1, one_shot=True, has_healthcheck=False),
+        ServicePlan("worker", 3, one_shot=False, has_healthcheck=False),
+    ]
+
+
+def test_container_state_reads_the_engines_inspect_data() -> None:
+    attrs = {
+        "Name": "/shop-web-1",
+        "RestartCount": 1,
+        "State": {"Status": "running", "ExitCode": 0, "Health": {"Status": "starting"}},
+        "Config": {"Labels": {"com.docker.compose.service": "web"}},
+    }
+    assert container_state(attrs) == ContainerState(
+        "web", "shop-web-1", "running", "starting", 0, 1
+    )
