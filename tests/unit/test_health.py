@@ -19,7 +19,7 @@ class Service(BaseHTTPRequestHandler):
     probes = 0
     ready_after = 3
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         """Quiet."""
 
     def reply(self, status: int, body: object) -> None:
