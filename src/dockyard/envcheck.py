@@ -35,6 +35,8 @@ def check_env(env: EnvFile, schema: Schema, profile: str) -> list[Problem]:
     if env.blank:
         problems.append(Problem(env.path, 0, "the file is empty: it sets no variables"))
     strict = profile in schema.strict_profiles
+    flagged: set[str] = set()  # secrets already reported as weak
+    broken = {(p.key, p.line) for p in env.problems}  # values the parser already objected to
     for key, entry in final.items():
         variable = schema.variables.get(key)
         if variable is None:
@@ -49,7 +51,7 @@ def check_env(env: EnvFile, schema: Schema, profile: str) -> list[Problem]:
                 )
             )
             continue
-        if key in resolved.unresolved:
+        if key in resolved.unresolved or (key, entry.line) in broken:
             continue
         value = resolved.values[key]
         wrong = variable.check(value)
@@ -60,6 +62,7 @@ def check_env(env: EnvFile, schema: Schema, profile: str) -> list[Problem]:
         elif variable.secret and strict:
             weak = weakness(value, variable, schema.placeholder)
             if weak:
+                flagged.add(key)
                 problems.append(
                     Problem(
                         env.path,
@@ -71,11 +74,12 @@ def check_env(env: EnvFile, schema: Schema, profile: str) -> list[Problem]:
                     )
                 )
     if strict:
-        problems.extend(_reused(env, schema, resolved.values))
+        problems.extend(_reused(env, schema, resolved.values, flagged))
+    named = set(final) | {key for key, _ in broken}  # a broken line is reported, not missing
     missing = [
         v.name
         for v in schema.for_profile(profile)
-        if v.required_in(profile) and v.name not in final
+        if v.required_in(profile) and v.name not in named
     ]
     if missing:
         problems.append(
@@ -104,13 +108,15 @@ def weakness(value: str, variable: Variable, placeholder: str) -> str | None:
     return None
 
 
-def _reused(env: EnvFile, schema: Schema, values: dict[str, str]) -> list[Problem]:
+def _reused(
+    env: EnvFile, schema: Schema, values: dict[str, str], flagged: set[str]
+) -> list[Problem]:
     final = env.final()
     seen: dict[str, str] = {}
     problems = []
     for name in schema.secrets():
         value = values.get(name, "")
-        if not value or name not in final:
+        if not value or name not in final or name in flagged:
             continue
         if value in seen:
             entry = final[name]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from dockyard.envmask import Sensitive, cut, looks_secret, shown_line
+from dockyard.envmask import MASK, Sensitive, cut, looks_secret, shown_line
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 BOM = b"\xef\xbb\xbf"
@@ -249,7 +249,13 @@ class _Parser:
                 if swallowed or (trailing and not trailing.startswith("#")):
                     self.problem(
                         index + 1,
-                        _quote_message(key, kind, (index + 1, line + 1), trailing, swallowed),
+                        _quote_message(
+                            key,
+                            kind,
+                            (index + 1, line + 1),
+                            MASK if self.sensitive(key) else trailing,
+                            swallowed,
+                        ),
                         key,
                         lines[index],
                         column,
@@ -270,7 +276,7 @@ class _Parser:
             if quote == "'":
                 name = REFERENCE.match(value, position)
                 if value.startswith("${", position):
-                    shown = name[0] if name else "${...}"
+                    shown = name[0] if name and not self.sensitive(key) else "${...}"
                     self.problem(
                         number,
                         f"single-quoted {shown} in {key} is expanded by python-dotenv but kept "
@@ -287,8 +293,10 @@ class _Parser:
                 found.append(Reference(match["name"], match["default"], at))
                 position = value.find("$", match.end())
                 continue
-            self.problem(number, _dollar_message(key, value, position), key, text, at)
-            position = value.find("$", position + 1)
+            message = _dollar_message(key, value, position, secret=self.sensitive(key))
+            self.problem(number, message, key, text, at)
+            skip = 2 if value.startswith("$$", position) else 1
+            position = value.find("$", position + skip)
         return tuple(found)
 
     def check_value(self, number: int, key: str, value: str, text: str) -> None:
@@ -349,9 +357,19 @@ def _quote_message(
     )
 
 
-def _dollar_message(key: str, value: str, position: int) -> str:
+def _dollar_message(key: str, value: str, position: int, *, secret: bool) -> str:
     after = value[position + 1 :]
     name = NAME.match(after)
+    if secret:
+        return (
+            f"{key} has a '$' that Compose and python-dotenv read differently: "
+            "single-quote the value to keep it literally"
+        )
+    if after.startswith("$"):
+        return (
+            f"'$$' in {key} is one '$' to Compose but two to python-dotenv: "
+            "single-quote the value to keep it literally"
+        )
     if name:
         return (
             f"${name[0]} in {key} is expanded by Compose but kept literally by python-dotenv: "

@@ -18,7 +18,10 @@ _SECRET_NAME = re.compile(
     re.IGNORECASE,
 )
 # `scheme://user:password@host`: the password part.
-_URL_CREDENTIALS = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s]+)@")
+# Quantifiers are bounded so that a very long value costs linear time.
+_URL_CREDENTIALS = re.compile(
+    r"(?P<head>[A-Za-z][A-Za-z0-9+.-]{0,31}://[^:/@\s]{0,256}:)(?P<secret>[^@\s]+)@"
+)
 # The key of a line (after an optional `export`), up to `=` or `:`.
 _LINE_KEY = re.compile(
     r"^(?P<head>\s*(?:export\s+)?(?P<key>[^=:]*?)\s*[=:])(?P<value>.*)$", re.DOTALL

@@ -81,6 +81,11 @@ class Variable:
     def check(self, value: str) -> str | None:
         """What is wrong with `value` for this variable's type, or None when it fits."""
         if value == "":
+            if self.default is not None:
+                return (
+                    f"is empty, which the service reads as '', not as its default "
+                    f"{self.default}: delete the line to use the default"
+                )
             return f"is empty; expected {self.expected()}" if self.required else None
         return None if _fits(self, value) else f"expected {self.expected()}"
 
