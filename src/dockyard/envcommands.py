@@ -251,7 +251,8 @@ def rotate(invocation: Invocation, key: str, profile: str = "development") -> in
         print_json({**record, "log": shown(config, log), "dependents": dependents})
         return ExitCode.OK
     console = invocation.console
-    also = f" ({', '.join(dependents)} refer to it and change with it)" if dependents else ""
+    verb = "refers" if len(dependents) == 1 else "refer"
+    also = f" ({', '.join(dependents)} {verb} to it and changes with it)" if dependents else ""
     console.print(f"rotated {escape(key)} in {escape(record['file'])}{escape(also)}")
     console.print(f"recorded in {escape(shown(config, log))}, without the value")
     console.print("the running stack keeps the old value until the next deploy applies the new one")

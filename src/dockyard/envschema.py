@@ -163,7 +163,7 @@ class Schema:
         return known.secret if known is not None else looks_secret(name)
 
     def did_you_mean(self, name: str) -> str:
-        close = difflib.get_close_matches(name, list(self.variables), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(name, list(self.variables), n=1, cutoff=0.75)
         return f" (did you mean {close[0]}?)" if close else ""
 
 
