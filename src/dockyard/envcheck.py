@@ -36,7 +36,6 @@ def check_env(env: EnvFile, schema: Schema, profile: str) -> list[Problem]:
         problems.append(Problem(env.path, 0, "the file is empty: it sets no variables"))
     strict = profile in schema.strict_profiles
     flagged: set[str] = set()  # secrets already reported as weak
-    broken = {(p.key, p.line) for p in env.problems}  # values the parser already objected to
     for key, entry in final.items():
         variable = schema.variables.get(key)
         if variable is None:
@@ -51,7 +50,7 @@ def check_env(env: EnvFile, schema: Schema, profile: str) -> list[Problem]:
                 )
             )
             continue
-        if key in resolved.unresolved or (key, entry.line) in broken:
+        if key in resolved.unresolved or entry.line in env.flawed:
             continue
         value = resolved.values[key]
         wrong = variable.check(value)
@@ -75,7 +74,7 @@ def check_env(env: EnvFile, schema: Schema, profile: str) -> list[Problem]:
                 )
     if strict:
         problems.extend(_reused(env, schema, resolved.values, flagged))
-    named = set(final) | {key for key, _ in broken}  # a broken line is reported, not missing
+    named = set(final) | {p.key for p in env.problems if p.key}  # reported, not missing
     missing = [
         v.name
         for v in schema.for_profile(profile)

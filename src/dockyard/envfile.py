@@ -88,6 +88,7 @@ class EnvFile:
     problems: tuple[Problem, ...]
     newline: str = "\n"
     blank: bool = False  # nothing but whitespace
+    flawed: frozenset[int] = frozenset()  # lines whose value has a problem, not just their key
 
     def final(self) -> dict[str, Entry]:
         """The assignment that wins for each key: the last one, as in python-dotenv and Compose."""
@@ -105,6 +106,7 @@ class _Parser:
     sensitive: Sensitive
     entries: list[Entry] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    flawed: set[int] = field(default_factory=set)
 
     def problem(
         self, line: int, message: str, key: str | None, text: str | None, column: int | None = None
@@ -141,6 +143,7 @@ class _Parser:
             tuple(sorted(self.problems, key=lambda p: (p.line, p.column or 0))),
             newline,
             blank=not data.strip(),
+            flawed=frozenset(self.flawed),
         )
 
     def decode(self, number: int, raw: bytes) -> str:
@@ -204,8 +207,11 @@ class _Parser:
             self.problem(number, f"invalid key name {key!r}: {KEY_RULE}", None, text, column)
             return end
         start = value_column + (1 if quote else 0)
+        before = len(self.problems)
         references = self.references(number, key, value, quote=quote, column=start, text=text)
         self.check_value(number, key, value, text)
+        if len(self.problems) > before:
+            self.flawed.add(number)
         shown = shown_line(text, self.sensitive)
         self.entries.append(Entry(key, value, quote, number, end, references, shown))
         return end

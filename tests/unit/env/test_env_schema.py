@@ -9,6 +9,7 @@ import pytest
 
 from dockyard import envcommands
 from dockyard.config import Config
+from dockyard.envaudit import shipped_problems
 from dockyard.envrender import render_docs, render_example
 from dockyard.envschema import Schema, load_schema, parse_schema
 from dockyard.envstore import schema_of
@@ -146,3 +147,23 @@ def test_each_type_says_what_it_expected(
     variable = parse_schema(document, source="s", profiles=PROFILES).variables["V"]
     assert variable.check(good) is None
     assert variable.check(bad) == expected
+
+
+def test_the_shipped_env_files_pass_the_audit(repo_config: Config) -> None:
+    assert shipped_problems(repo_config) == []
+
+
+def test_a_drifted_or_broken_example_fails_the_audit(project: Project) -> None:
+    project.run(envcommands.render)
+    example = project.root / "env" / ".env.testing.example"
+    example.write_text(example.read_text() + "APP_PORT=eighty\n")
+    (project.root / "env" / ".env.production.example").unlink()
+    assert shipped_problems(project.config) == [
+        "env/.env.testing.example: differs from what env/schema.toml generates; "
+        "run `invoke env.render` and commit the result",
+        "env/.env.testing.example:44: APP_PORT is set 2 times (lines 13, 44); python-dotenv and "
+        "Compose use the last one, line 44: delete the others\n    > APP_PORT=eighty",
+        "env/.env.testing.example:44: APP_PORT: expected a port number 1-65535, got 'eighty'\n"
+        "    > APP_PORT=eighty",
+        "env/.env.production.example: missing; run `invoke env.render` and commit the result",
+    ]
