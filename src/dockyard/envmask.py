@@ -17,7 +17,7 @@ _SECRET_NAME = re.compile(
     r"PASSW(OR)?D|PASSPHRASE|SECRET|TOKEN|KEY|PRIVATE|CREDENTIAL|AUTH|SALT|COOKIE|SESSION|DSN|PWD",
     re.IGNORECASE,
 )
-# `scheme://user:password@host`: the password part.
+# The password part of a URL's credentials (between "user:" and "@host").
 # Quantifiers are bounded so that a very long value costs linear time.
 _URL_CREDENTIALS = re.compile(
     r"(?P<head>[A-Za-z][A-Za-z0-9+.-]{0,31}://[^:/@\s]{0,256}:)(?P<secret>[^@\s]+)@"
@@ -36,7 +36,7 @@ def looks_secret(name: str) -> bool:
 
 
 def redact_url_credentials(text: str) -> str:
-    """Hide the password in every `scheme://user:password@` of `text`."""
+    """Hide the password of every URL in `text` that carries credentials."""
     return _URL_CREDENTIALS.sub(lambda m: f"{m['head']}{MASK}@", text)
 
 

@@ -104,6 +104,7 @@ class Variable:
             "port": "a port number 1-65535",
             "duration": "a duration like 500ms, 30s, 5m or 1h",
             "enum": f"one of {', '.join(self.choices)}",
+            # pragma: allowlist nextline secret
             "secret": "a secret (run `invoke env.init` to generate one)",
         }[self.type]
 

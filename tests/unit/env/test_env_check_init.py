@@ -62,7 +62,8 @@ def test_init_adds_only_what_is_missing_and_keeps_every_value_and_the_mode(
     project: Project,
 ) -> None:
     """Existing lines, even odd ones, stay byte for byte; new keys are appended."""
-    existing = "# mine\r\nSECRET_KEY=my-own-key-kept-as-it-is-0123456789\r\nAPP_PORT=9000"
+    own = "my-own-key-kept-as-it-is-0123456789"
+    existing = f"# mine\r\nSECRET_KEY={own}\r\nAPP_PORT=9000"
     path = project.write("development", existing)
     path.chmod(0o640)
     added = ensure_profile(project.config, "development")
@@ -72,7 +73,7 @@ def test_init_adds_only_what_is_missing_and_keeps_every_value_and_the_mode(
     text = path.read_bytes().decode()
     assert text.startswith(existing + "\r\n")
     assert "\n" not in text.replace("\r\n", "")
-    assert values(text.replace("\r", ""))["SECRET_KEY"] == "my-own-key-kept-as-it-is-0123456789"
+    assert values(text.replace("\r", ""))["SECRET_KEY"] == own
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
 
 

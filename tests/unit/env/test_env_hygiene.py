@@ -106,6 +106,7 @@ def sentinel_files(project: Project) -> None:
     """A valid development file, and a production file with every kind of bad line."""
     project.write(
         "development",
+        # pragma: allowlist nextline secret
         "APP_ENV=development\nPOSTGRES_DB=tugboat\nPOSTGRES_USER=tugboat\n"
         f"POSTGRES_PASSWORD={SENTINEL}-postgres-0000000000000000\n"
         "DATABASE_URL=postgresql://${POSTGRES_USER}:${POSTGRES_PASSWORD}@postgres:5432/db\n"
@@ -117,6 +118,7 @@ def sentinel_files(project: Project) -> None:
         "production",
         "APP_ENV=production\n"
         f"POSTGRES_PASSWORD={SENTINEL}\n"
+        # pragma: allowlist nextline secret
         f"DATABASE_URL=postgresql://tugboat:{SENTINEL}-inline@postgres:99999/db\n"
         f"REDIS_PASSWORD={SENTINEL}-${{HOME}}-$HOME-$$\n"
         f'SECRET_KEY="{SENTINEL}-unterminated\n'
