@@ -121,6 +121,11 @@ class Config:
     project: str
     image: str
     requires_python: str = ">=3.11"
+    # The service's image: its Dockerfile, build context, and the pyproject.toml whose
+    # [project].version tags it (the service's own package in a workspace).
+    dockerfile: str = "Dockerfile.production"
+    build_context: str = "."
+    service_pyproject: str = "pyproject.toml"
     compose_files: list[str] = field(default_factory=lambda: ["docker-compose.production.yml"])
     dev_compose_files: list[str] = field(default_factory=list)
     env_dir: str = "env"
