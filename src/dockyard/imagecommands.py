@@ -1,0 +1,98 @@
+"""The `image` tasks: `image.base` builds the offline base images, `image.scan` inspects one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from dockyard.cli import Invocation
+from dockyard.console import Steps, print_json
+
+if TYPE_CHECKING:
+    from dockyard.results import CheckResult
+
+
+def base(invocation: Invocation, rebuild: bool = False) -> int:
+    """Build the Debian-based stand-ins for the stack's images; skip those already up to date.
+
+    Records the images in `.dockyard/images.env` for the stack and the service build.
+    """
+    from dockyard.build import build, inspect
+    from dockyard.engine import connect
+    from dockyard.images import decide, local_overrides, plan_base_images
+    from dockyard.imagestate import write_overrides
+
+    config = invocation.config
+    console = invocation.console
+    started = time.monotonic()
+    created = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    plan = plan_base_images(config, created)
+    client = connect(invocation.environ)
+    steps = Steps(console, total=len(plan) + 1)
+    images: list[dict[str, object]] = []
+    try:
+        for item in plan:
+            with steps.step(item.name) as record:
+                existing = inspect(client, item.name)
+                decision = decide(item, existing.labels if existing else None, rebuild)
+                if decision.build:
+                    build(config, item, invocation.environ)
+                    existing = inspect(client, item.name)
+                else:
+                    record.status = "skip"
+                size = existing.size_mb if existing else None
+                record.detail = decision.reason + (f", {size} MB" if size is not None else "")
+                images.append(
+                    {
+                        "name": item.name,
+                        "replaces": item.replaces,
+                        "built": decision.build,
+                        "reason": decision.reason,
+                        "size_mb": size,
+                        "seconds": round(record.seconds, 2),
+                    }
+                )
+        with steps.step("record the local images for the stack") as record:
+            overrides = local_overrides(config)
+            path = write_overrides(config, overrides)
+            record.detail = str(path.relative_to(config.root))
+    finally:
+        client.close()
+    elapsed = time.monotonic() - started
+    for entry, step in zip(images, steps.records, strict=False):
+        entry["seconds"] = round(step.seconds, 2)
+    if invocation.as_json:
+        print_json(
+            {
+                "ok": True,
+                "seconds": round(elapsed, 2),
+                "images": images,
+                "overrides": overrides,
+                "state_file": str(path.relative_to(config.root)),
+                "steps": steps.summary(),
+            }
+        )
+    else:
+        console.print(f"\n[bold]base images ready[/] in {elapsed:.1f} s. The stack uses them via:")
+        for key, value in overrides.items():
+            console.print(f"  {key}={value}")
+    return 0
+
+
+def scan(invocation: Invocation, image: str = "", dockerfile: str = "") -> int:
+    """Size against the budget, installed packages and hadolint, for `image` or every base image."""
+    from dockyard.commands import report
+    from dockyard.images import local_names
+    from dockyard.imagescan import scan_image
+
+    config = invocation.config
+    targets = [image] if image else list(local_names(config).values())
+    results: list[CheckResult] = []
+    for target in targets:
+        found = scan_image(config, invocation.environ, target, dockerfile or None)
+        if len(targets) > 1:
+            found = [replace(result, name=f"{target}: {result.name}") for result in found]
+        results += found
+    return report(invocation, results)
