@@ -25,7 +25,7 @@ def schema(repo_config: Config) -> Schema:
 
 def test_the_shipped_schema_describes_the_reference_service(schema: Schema) -> None:
     assert schema.secrets() == ["POSTGRES_PASSWORD", "REDIS_PASSWORD", "SECRET_KEY"]
-    assert {"APP_ENV", "DATABASE_URL", "REDIS_URL", "APP_PORT", "PROXY_PORT"} <= set(
+    assert {"APP_ENV", "DATABASE_URL", "REDIS_URL", "APP_PORT"} <= set(
         schema.variables
     )
     assert schema.strict_profiles == ("production",)
@@ -161,9 +161,9 @@ def test_a_drifted_or_broken_example_fails_the_audit(project: Project) -> None:
     assert shipped_problems(project.config) == [
         "env/.env.testing.example: differs from what env/schema.toml generates; "
         "run `invoke env.render` and commit the result",
-        "env/.env.testing.example:44: APP_PORT is set 2 times (lines 13, 44); python-dotenv and "
-        "Compose use the last one, line 44: delete the others\n    > APP_PORT=eighty",
-        "env/.env.testing.example:44: APP_PORT: expected a port number 1-65535, got 'eighty'\n"
+        "env/.env.testing.example:41: APP_PORT is set 2 times (lines 13, 41); python-dotenv and "
+        "Compose use the last one, line 41: delete the others\n    > APP_PORT=eighty",
+        "env/.env.testing.example:41: APP_PORT: expected a port number 1-65535, got 'eighty'\n"
         "    > APP_PORT=eighty",
         "env/.env.production.example: missing; run `invoke env.render` and commit the result",
     ]
