@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dockyard import proc
 from dockyard.audit import hadolint_gate
 from dockyard.config import Config
-from dockyard.images import DOCKERFILE_LABEL
+from dockyard.images import DOCKERFILE_LABEL, FINGERPRINT_LABEL
 from dockyard.results import CheckResult, fail, ok, warn
 
 MB = 1_000_000
@@ -60,7 +60,7 @@ def scan_image(
         size_verdict(image, int(attrs.get("Size", 0)), config.images.size_budget_mb),
         _debian_packages(image, environ),
         _python_packages(image, environ),
-        _hadolint(config, environ, image, dockerfile or labels.get(DOCKERFILE_LABEL)),
+        _hadolint(config, environ, image, dockerfile or labels.get(DOCKERFILE_LABEL), labels),
     ]
 
 
@@ -118,8 +118,14 @@ def _python_packages(image: str, environ: Mapping[str, str]) -> CheckResult:
 
 
 def _hadolint(
-    config: Config, environ: Mapping[str, str], image: str, dockerfile: str | None
+    config: Config,
+    environ: Mapping[str, str],
+    image: str,
+    dockerfile: str | None,
+    labels: Mapping[str, str],
 ) -> CheckResult:
+    if not dockerfile and FINGERPRINT_LABEL in labels:
+        return ok("hadolint", "imported from a debootstrapped tree: no Dockerfile to lint")
     if not dockerfile:
         return warn(
             "hadolint",
