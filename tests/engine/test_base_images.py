@@ -33,6 +33,9 @@ from dockyard.results import Status
 
 REPO = Path(__file__).resolve().parents[2]
 RUN = uuid.uuid4().hex[:8]
+# Throwaway credentials, fresh for each run.
+PG_PASSWORD = f"pg-{uuid.uuid4().hex}"
+REDIS_PASSWORD = f"redis-{uuid.uuid4().hex}"
 HARDENED: dict[str, Any] = {
     "read_only": True,
     "cap_drop": ["ALL"],
@@ -238,7 +241,7 @@ def postgres(
         network=network_name,
         environment={
             "POSTGRES_USER": "tugboat",
-            "POSTGRES_PASSWORD": "correct-horse",
+            "POSTGRES_PASSWORD": PG_PASSWORD,
             "POSTGRES_DB": "tugboat_db",
         },
         volumes={
@@ -282,7 +285,7 @@ def test_postgres_initialises_from_the_env_and_accepts_a_password_over_the_netwo
     container, network = postgres
     sql = "SELECT current_user, current_database(), (SELECT id FROM seeded), version()"
     args = {"network": network, "host": str(container.name)}
-    code, output = psql(built, docker_client, cleanup, **args, password="correct-horse", sql=sql)
+    code, output = psql(built, docker_client, cleanup, **args, password=PG_PASSWORD, sql=sql)
     assert code == 0, output
     assert output.startswith("tugboat|tugboat_db|7|PostgreSQL 15.")
     code, output = psql(built, docker_client, cleanup, **args, password="wrong", sql="SELECT 1")
@@ -354,7 +357,7 @@ def start_redis(
 ) -> Container:
     container = client.containers.run(
         built.names["redis"],
-        ["redis-server", "--requirepass", "s3cret-pass", "--appendonly", "yes"],
+        ["redis-server", "--requirepass", REDIS_PASSWORD, "--appendonly", "yes"],
         detach=True,
         name=unique("redis"),
         volumes={volume: {"bind": "/data", "mode": "rw"}},
@@ -374,7 +377,7 @@ def test_redis_requires_the_password_and_keeps_data_in_its_volume(
     first = start_redis(built, docker_client, cleanup, volume.name)
     assert execute(first, ["id", "-u"]) == (0, "999\n")
     assert "NOAUTH" in execute(first, ["redis-cli", "ping"])[1]
-    auth = {"REDISCLI_AUTH": "s3cret-pass"}
+    auth = {"REDISCLI_AUTH": REDIS_PASSWORD}
     assert execute(first, ["redis-cli", "set", "greeting", "ahoy"], environment=auth)[1] == "OK\n"
     assert execute(first, ["touch", "/probe"])[0] != 0
     first.stop(timeout=10)
