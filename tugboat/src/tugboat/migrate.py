@@ -235,12 +235,11 @@ def apply(
 
 def is_recorded(conn: psycopg.Connection[Any], version: int) -> bool | None:
     """Whether `version` is recorded; None when no migration ever ran (no table yet)."""
-    row = conn.execute(
-        "SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN NULL "
-        "ELSE EXISTS (SELECT 1 FROM schema_migrations WHERE version = %s) END",
-        (version,),
-    ).fetchone()
-    return None if row is None or row[0] is None else bool(row[0])
+    table = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+    if table is None or not table[0]:
+        return None
+    row = conn.execute("SELECT 1 FROM schema_migrations WHERE version = %s", (version,))
+    return row.fetchone() is not None
 
 
 def connect(url: str, *, wait: float) -> psycopg.Connection[Any]:
