@@ -1,0 +1,94 @@
+"""Structured logs: one JSON object per line, and no secret in any of them."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from tugboat.jsonlog import JsonFormatter, configure_logging, url_secrets
+from tugboat.settings import load_settings
+
+DB_PASSWORD = "pg-S3cret/with+chars"
+REDIS_PASSWORD = "redis-Top-Secret-42"
+ENVIRON = {
+    "DATABASE_URL": f"postgresql://tugboat:{DB_PASSWORD.replace('/', '%2F')}@postgres:5432/tugboat",
+    "REDIS_URL": f"redis://:{REDIS_PASSWORD}@redis:6379/0",
+    "LOG_LEVEL": "info",
+}
+
+
+@pytest.fixture
+def stream() -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level)
+    output = io.StringIO()
+    configure_logging(load_settings(ENVIRON), output)
+    yield output
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in before[0]:
+        root.addHandler(handler)
+    root.setLevel(before[1])
+
+
+def lines(stream: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_a_record_is_one_json_line_with_its_extra_fields(stream: io.StringIO) -> None:
+    logging.getLogger("tugboat.access").info(
+        "GET /api/shipments 200",
+        extra={"method": "GET", "path": "/api/shipments", "status": 200, "duration_ms": 1.5},
+    )
+    (entry,) = lines(stream)
+    assert entry["level"] == "info"
+    assert entry["logger"] == "tugboat.access"
+    assert entry["message"] == "GET /api/shipments 200"
+    assert (entry["method"], entry["path"], entry["status"], entry["duration_ms"]) == (
+        "GET", "/api/shipments", 200, 1.5
+    )  # fmt: skip
+    assert str(entry["ts"]).endswith("+00:00")
+
+
+def test_records_below_the_level_are_dropped(stream: io.StringIO) -> None:
+    logging.getLogger("tugboat").debug("not shown")
+    assert stream.getvalue() == ""
+
+
+def unreachable(url: str) -> None:
+    raise ConnectionError(f"cannot reach {url}")
+
+
+def test_passwords_never_reach_the_log_whatever_carries_them(stream: io.StringIO) -> None:
+    log = logging.getLogger("tugboat.test")
+    log.warning("connecting to %s", ENVIRON["DATABASE_URL"])
+    log.warning("the password is %s", DB_PASSWORD)
+    log.warning("redis said", extra={"reason": f"auth failed for {REDIS_PASSWORD}"})
+    try:
+        unreachable(ENVIRON["REDIS_URL"])
+    except ConnectionError:
+        log.exception("failed")
+    log.warning("some url", extra={"url": "https://deploy:ghp_tokenvalue123@example.com/x"})
+    text = stream.getvalue()
+    assert len(lines(stream)) == 5  # the traceback stays inside its line
+    for secret in (
+        DB_PASSWORD,
+        DB_PASSWORD.replace("/", "%2F"),
+        REDIS_PASSWORD,
+        "ghp_tokenvalue123",
+    ):
+        assert secret not in text
+    assert "postgresql://tugboat:***@postgres:5432/tugboat" in text
+    assert "https://deploy:***@example.com/x" in text
+
+
+def test_the_secrets_come_from_the_connection_urls() -> None:
+    found = url_secrets(ENVIRON["DATABASE_URL"], ENVIRON["REDIS_URL"], "redis://redis:6379/0")
+    assert set(found) == {DB_PASSWORD, DB_PASSWORD.replace("/", "%2F"), REDIS_PASSWORD}
+    formatter = JsonFormatter(found)
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "%s", (REDIS_PASSWORD,), None)
+    assert json.loads(formatter.format(record))["message"] == "***"
