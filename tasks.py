@@ -16,6 +16,7 @@ from dockyard.cli import run
 
 ROOT = Path(__file__).resolve().parent
 JSON_HELP = {"json": "print machine-readable JSON instead of text"}
+PROFILE_HELP = {"profile": "env profile: development, testing or production"}
 
 
 @task(help=JSON_HELP)
@@ -42,4 +43,103 @@ def audit(c: Context, json: bool = False) -> None:
     run(ROOT, commands.audit, json=json)
 
 
-ns = Collection(doctor, bootstrap, audit)
+# -------------------------------------------------------------------- env ---
+
+
+@task(name="check", help={**PROFILE_HELP, **JSON_HELP})
+def env_check(c: Context, profile: str = "", json: bool = False) -> None:
+    """Validate env files against env/schema.toml, every problem at once (all profiles by default)."""
+    from dockyard import envcommands
+
+    run(ROOT, envcommands.check, json=json, profile=profile)
+
+
+@task(name="init", help=PROFILE_HELP)
+def env_init(c: Context, profile: str = "development") -> None:
+    """Write a profile's env file, generating strong secrets; existing values are kept."""
+    from dockyard import envcommands
+
+    run(ROOT, envcommands.init, profile=profile)
+
+
+@task(name="diff", positional=["a", "b"], help=JSON_HELP)
+def env_diff(c: Context, a: str, b: str, json: bool = False) -> None:
+    """Compare two profiles' env files without ever printing a secret."""
+    from dockyard import envcommands
+
+    run(ROOT, envcommands.diff, json=json, a=a, b=b)
+
+
+@task(name="rotate", positional=["key"], help={"key": "the secret to replace", **PROFILE_HELP})
+def env_rotate(c: Context, key: str, profile: str = "development") -> None:
+    """Replace a secret with a new random value and record when and by whom."""
+    from dockyard import envcommands
+
+    run(ROOT, envcommands.rotate, key=key, profile=profile)
+
+
+@task(name="render")
+def env_render(c: Context) -> None:
+    """Regenerate the example env files and the variables table from env/schema.toml."""
+    from dockyard import envcommands
+
+    run(ROOT, envcommands.render)
+
+
+# ------------------------------------------------------------------ stack ---
+
+
+@task(name="up", help={**PROFILE_HELP, **JSON_HELP})
+def stack_up(c: Context, profile: str = "development", json: bool = False) -> None:
+    """Start the stack and wait until every service is healthy (or fail with its logs)."""
+    from dockyard import stackcommands
+
+    run(ROOT, stackcommands.up, json=json, profile=profile)
+
+
+@task(name="down", help={"volumes": "also remove the data volumes: their data is lost"})
+def stack_down(c: Context, volumes: bool = False) -> None:
+    """Stop and remove the stack's containers; data volumes are kept."""
+    from dockyard import stackcommands
+
+    run(ROOT, stackcommands.down, volumes=volumes)
+
+
+@task(name="ps", help=JSON_HELP)
+def stack_ps(c: Context, json: bool = False) -> None:
+    """List the stack's services and their containers' states."""
+    from dockyard import stackcommands
+
+    run(ROOT, stackcommands.ps, json=json)
+
+
+@task(name="health", help=JSON_HELP)
+def stack_health(c: Context, json: bool = False) -> None:
+    """Report each service's health and the service's readiness through the proxy."""
+    from dockyard import stackcommands
+
+    run(ROOT, stackcommands.health, json=json)
+
+
+@task(
+    name="logs",
+    help={
+        "service": "one service (default: all)",
+        "save": "write each service's full log to .dockyard/logs/<time>/",
+        "tail": "lines per service to show",
+    },
+)
+def stack_logs(c: Context, service: str = "", save: bool = False, tail: int = 100) -> None:
+    """Show the stack's logs, or save them to files for later diagnosis."""
+    from dockyard import stackcommands
+
+    run(ROOT, stackcommands.logs, service=service, save=save, tail=tail)
+
+
+ns = Collection(
+    doctor,
+    bootstrap,
+    audit,
+    Collection("env", env_check, env_init, env_diff, env_rotate, env_render),
+    Collection("stack", stack_up, stack_down, stack_ps, stack_health, stack_logs),
+)

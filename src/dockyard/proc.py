@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from dockyard.errors import CommandFailedError, MissingFileError
 
@@ -76,6 +77,24 @@ def run(
             f"`{' '.join(args)}` exited with {completed.returncode}:\n{completed.tail()}"
         )
     return completed
+
+
+def spawn(
+    args: Sequence[str], *, env: Mapping[str, str], output: IO[str], cwd: Path | None = None
+) -> subprocess.Popen[str]:
+    """Start `args` in the background, its output going to `output`; the caller waits for it."""
+    executable = which(args[0], env)
+    if executable is None:
+        raise MissingFileError(f"{args[0]}: command not found on PATH")
+    return subprocess.Popen(
+        [executable, *args[1:]],
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def which(command: str, env: Mapping[str, str] | None = None) -> str | None:

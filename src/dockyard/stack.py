@@ -8,6 +8,8 @@ stops at the first that fails, showing that service's health output and logs.
 
 from __future__ import annotations
 
+import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -116,12 +118,26 @@ def up(
     """Validate, start and wait until every service is healthy (or a one-shot has completed)."""
     plans = validate(project, environ)
     check_ports(ports, lambda port: _published_by(client, project.name, port))
-    proc.run(
-        project.command("up", "--detach", "--no-build", "--remove-orphans"),
-        env=project.environ(environ),
-        timeout=max(timeout, 60),
-    )
-    return wait_ready(project, client, plans, console, timeout=timeout)
+    # Compose itself waits for `depends_on` conditions; it runs in the background while the
+    # wait below reports every service's progress and explains a failure.
+    with tempfile.TemporaryFile("w+", prefix="dockyard-compose-") as output:
+        starter = proc.spawn(
+            project.command("up", "--detach", "--no-build", "--remove-orphans"),
+            env=project.environ(environ),
+            output=output,
+        )
+        try:
+            return wait_ready(project, client, plans, console, timeout=timeout, starter=starter)
+        except StackFailedError as failure:
+            output.seek(0)
+            compose_said = output.read().strip().splitlines()[-5:]
+            raise StackFailedError(
+                failure.message + "\ncompose said:\n" + "\n".join(f"  {x}" for x in compose_said)
+            ) from None
+        finally:
+            if starter.poll() is None:
+                starter.terminate()
+            starter.wait(timeout=30)
 
 
 def wait_ready(
@@ -131,9 +147,10 @@ def wait_ready(
     console: Console,
     *,
     timeout: float,
+    starter: subprocess.Popen[str] | None = None,
 ) -> Readiness:
     """Poll the containers until all services are ready; fail fast on exited, restarting or
-    unhealthy containers; give up at a monotonic deadline."""
+    unhealthy containers, or when compose gives up; stop at a monotonic deadline."""
     started = time.monotonic()
     deadline = started + timeout
     reached: dict[str, float] = {}
@@ -147,6 +164,8 @@ def wait_ready(
             if state.verdict in (Verdict.READY, Verdict.DONE) and state.name not in reached:
                 reached[state.name] = time.monotonic() - started
         failed = next((s for s in states if s.verdict is Verdict.FAILED), None)
+        if failed is None and starter is not None and starter.poll() not in (None, 0):
+            failed = next((s for s in states if s.verdict is Verdict.WAITING), states[0])
         if failed is not None:
             raise StackFailedError(diagnose(client, failed, "failed"))
         if len(reached) == len(plans):

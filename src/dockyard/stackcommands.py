@@ -1,0 +1,165 @@
+"""`invoke stack.*`: up, down, ps, health and logs of the compose stack."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from dockyard import stack
+from dockyard.cli import Invocation
+from dockyard.compose import ComposeProject, ServiceState, Verdict
+from dockyard.config import Config
+from dockyard.console import print_json
+from dockyard.engine import connect
+from dockyard.errors import ExitCode, UnknownNameError
+from dockyard.health import NotReadyError, wait_ready
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+VERDICT_STYLE = {"ready": "green", "done": "green", "waiting": "yellow", "failed": "bold red"}
+
+
+def base_url(config: Config) -> str | None:
+    """Where the stack answers on this machine: the published proxy port on 127.0.0.1."""
+    port = config.ports.get(config.services.proxy)
+    return f"http://127.0.0.1:{port}" if port else None
+
+
+def default_project(invocation: Invocation, profile: str = "development") -> ComposeProject:
+    from dockyard.imagestate import read_overrides
+
+    config = invocation.config
+    if profile not in config.profiles:
+        raise UnknownNameError(
+            f"unknown profile {profile!r}", hint=f"use one of: {', '.join(config.profiles)}"
+        )
+    return stack.project_for(config, profile, read_overrides(config))
+
+
+def start(invocation: Invocation, profile: str = "development") -> stack.Readiness:
+    """Bring the stack up and wait until every service, and the service behind the proxy,
+    is ready. Shared by `stack.up` and `bootstrap`."""
+    config = invocation.config
+    project = default_project(invocation, profile)
+    client = connect(invocation.environ)
+    readiness = stack.up(
+        project,
+        invocation.environ,
+        client,
+        invocation.console,
+        timeout=config.health.timeout_seconds,
+        ports=config.ports,
+    )
+    url = base_url(config)
+    if url is not None:
+        remaining = max(5.0, config.health.timeout_seconds - readiness.seconds)
+        ready_after = wait_ready(url + config.health.ready_path, remaining)
+        readiness.services["(through the proxy)"] = readiness.seconds + ready_after
+    return readiness
+
+
+def up(invocation: Invocation, profile: str = "development") -> int:
+    readiness = start(invocation, profile)
+    if invocation.as_json:
+        print_json(
+            {"ok": True, "seconds": round(readiness.seconds, 2), "services": readiness.services}
+        )
+        return ExitCode.OK
+    slowest = max(readiness.services.values(), default=0.0)
+    invocation.console.print(f"[green]stack is up[/] and ready in {slowest:.1f} s")
+    url = base_url(invocation.config)
+    if url:
+        invocation.console.print(f"  {url}")
+    return ExitCode.OK
+
+
+def down(invocation: Invocation, volumes: bool = False) -> int:
+    project = default_project(invocation)
+    stack.down(project, invocation.environ, volumes=volumes)
+    kept = "data volumes removed" if volumes else "data volumes kept (--volumes removes them)"
+    invocation.console.print(f"stack {project.name} is down; {kept}")
+    return ExitCode.OK
+
+
+def health(invocation: Invocation) -> int:
+    """Every service's state and, through the proxy, the service's own readiness answer."""
+    project = default_project(invocation)
+    states = stack.service_states(project, invocation.environ, connect(invocation.environ))
+    url = base_url(invocation.config)
+    ready: str | None = None
+    if url is not None:
+        try:
+            wait_ready(url + invocation.config.health.ready_path, timeout=2)
+            ready = "ready"
+        except NotReadyError as error:
+            ready = error.message
+    failed = any(s.verdict in (Verdict.FAILED, Verdict.WAITING) for s in states) or (
+        ready not in (None, "ready")
+    )
+    if invocation.as_json:
+        print_json(
+            {
+                "ok": not failed,
+                "services": [_as_dict(state) for state in states],
+                "through_proxy": ready,
+            }
+        )
+    else:
+        _print_states(invocation, states)
+        if ready is not None:
+            style = "green" if ready == "ready" else "bold red"
+            invocation.console.print(f"  {'(proxy)':<12} [{style}]{ready}[/]")
+    return ExitCode.FAILED if failed else ExitCode.OK
+
+
+def ps(invocation: Invocation) -> int:
+    project = default_project(invocation)
+    states = stack.service_states(project, invocation.environ, connect(invocation.environ))
+    if invocation.as_json:
+        print_json([_as_dict(state) for state in states])
+    else:
+        _print_states(invocation, states)
+    return ExitCode.OK
+
+
+def logs(invocation: Invocation, service: str = "", save: bool = False, tail: int = 100) -> int:
+    """Show the tail of the logs, or with `save` write every service's full log to files."""
+    project = default_project(invocation)
+    services = [service] if service else _service_names(invocation, project)
+    if save:
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        directory = invocation.config.path(".dockyard/logs") / stamp
+        for path in stack.save_logs(project, invocation.environ, services, directory):
+            invocation.console.print(f"wrote {path.relative_to(invocation.config.root)}")
+        return ExitCode.OK
+    from dockyard import proc
+
+    shown = proc.run(
+        project.command("logs", "--no-color", "--tail", str(tail), *services),
+        env=project.environ(invocation.environ),
+        timeout=60,
+    )
+    print(ANSI_ESCAPE.sub("", shown.stdout), end="")
+    return ExitCode.OK
+
+
+def _service_names(invocation: Invocation, project: ComposeProject) -> list[str]:
+    return [plan.name for plan in stack.validate(project, invocation.environ)]
+
+
+def _as_dict(state: ServiceState) -> dict[str, object]:
+    return {
+        "service": state.name,
+        "verdict": state.verdict.value,
+        "detail": state.detail,
+        "containers": [
+            {"name": c.name, "status": c.status, "health": c.health} for c in state.containers
+        ],
+    }
+
+
+def _print_states(invocation: Invocation, states: list[ServiceState]) -> None:
+    for state in states:
+        style = VERDICT_STYLE[state.verdict.value]
+        invocation.console.print(
+            f"  {state.name:<12} [{style}]{state.verdict.value:<8}[/] {state.detail}"
+        )
