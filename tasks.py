@@ -48,7 +48,7 @@ def audit(c: Context, json: bool = False) -> None:
 
 @task(name="check", help={**PROFILE_HELP, **JSON_HELP})
 def env_check(c: Context, profile: str = "", json: bool = False) -> None:
-    """Validate env files against env/schema.toml, every problem at once (all profiles by default)."""
+    """Validate env files against env/schema.toml, reporting every problem at once."""
     from dockyard import envcommands
 
     run(ROOT, envcommands.check, json=json, profile=profile)
@@ -84,6 +84,49 @@ def env_render(c: Context) -> None:
     from dockyard import envcommands
 
     run(ROOT, envcommands.render)
+
+
+# ------------------------------------------------------------------ image ---
+
+
+@task(
+    name="build",
+    help={
+        "base": "base image (default: local stand-in or official)",
+        "no_cache": "build every layer again",
+    },
+)
+def image_build(c: Context, base: str = "", no_cache: bool = False) -> None:
+    """Build the service's production image, tagged version, git revision and latest."""
+    from dockyard import imagebuild
+
+    run(ROOT, imagebuild.build, base=base or None, no_cache=no_cache)
+
+
+@task(
+    name="base",
+    help={"rebuild": "build every base image again, even those up to date", **JSON_HELP},
+)
+def image_base(c: Context, rebuild: bool = False, json: bool = False) -> None:
+    """Build the stack's base images from Debian packages, for machines without a registry."""
+    from dockyard import imagecommands
+
+    run(ROOT, imagecommands.base, json=json, rebuild=rebuild)
+
+
+@task(
+    name="scan",
+    help={
+        "image": "image to scan (default: the service's)",
+        "dockerfile": "its Dockerfile",
+        **JSON_HELP,
+    },
+)
+def image_scan(c: Context, image: str = "", dockerfile: str = "", json: bool = False) -> None:
+    """Report an image's size against the budget, its packages and its Dockerfile's lint."""
+    from dockyard import imagecommands
+
+    run(ROOT, imagecommands.scan, json=json, image=image, dockerfile=dockerfile)
 
 
 # ------------------------------------------------------------------ stack ---
@@ -141,5 +184,6 @@ ns = Collection(
     bootstrap,
     audit,
     Collection("env", env_check, env_init, env_diff, env_rotate, env_render),
+    Collection("image", image_build, image_base, image_scan),
     Collection("stack", stack_up, stack_down, stack_ps, stack_health, stack_logs),
 )

@@ -82,13 +82,15 @@ def base(invocation: Invocation, rebuild: bool = False) -> int:
 
 
 def scan(invocation: Invocation, image: str = "", dockerfile: str = "") -> int:
-    """Size against the budget, installed packages and hadolint, for `image` or every base image."""
+    """Size against the budget, installed packages and hadolint, for `image` (default: the
+    service's image, whose size the budget is for)."""
     from dockyard.commands import report
-    from dockyard.images import local_names
     from dockyard.imagescan import scan_image
 
     config = invocation.config
-    targets = [image] if image else list(local_names(config).values())
+    if not image:
+        image, dockerfile = f"{config.image}:latest", dockerfile or config.dockerfile
+    targets = [image]
     results: list[CheckResult] = []
     for target in targets:
         found = scan_image(config, invocation.environ, target, dockerfile or None)
