@@ -1,24 +1,42 @@
-"""`invoke bootstrap`: doctor, env files, then the stack; a step list with timings and a summary.
+"""`invoke bootstrap`: from a fresh clone to a running, smoke-tested stack.
 
-Without a Docker engine it still does everything that does not need one, then
-says exactly what is missing and how to get it (and exits non-zero, because
-the job is not done).
+doctor → env files → base images (when no registry has them) → service image →
+stack up → wait until ready → smoke test → summary. Each step shows its time; a
+failed step says what failed, shows the relevant output and how to resume (run
+`invoke bootstrap` again: every step is idempotent, and a re-run with nothing
+changed only checks). Without a Docker engine it still does everything that
+does not need one, then says exactly what is missing and how to get it.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dockyard.cli import Invocation
 from dockyard.config import Config
 from dockyard.console import Steps, print_json, render_checks
 from dockyard.doctor import Host, run_doctor
-from dockyard.errors import ExitCode
+from dockyard.errors import DockyardError, ExitCode
 from dockyard.results import CheckResult, Status
+
+if TYPE_CHECKING:
+    import docker
+
+    from dockyard.console import StepRecord
 
 ENGINE_CHECKS = {"docker engine", "compose", "buildkit"}
 PROFILE = "development"
+STEP_NAMES = (
+    "check the machine (doctor)",
+    "write env files",
+    "base images",
+    "build the service image",
+    "start the stack and wait until it is ready",
+    "smoke test through the proxy",
+)
 
 
 @dataclass
@@ -26,51 +44,157 @@ class Outcome:
     """What bootstrap did and what is left for the user to do."""
 
     missing: list[CheckResult] = field(default_factory=list)
-    next_steps: list[str] = field(default_factory=list)
+    failure: DockyardError | None = None
+    failed_step: str = ""
+    urls: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
-        return not self.missing
+        return not self.missing and self.failure is None
 
 
 def bootstrap(invocation: Invocation) -> int:
     config = invocation.config
     console = invocation.console
-    steps = Steps(console, total=3)
+    steps = Steps(console, total=len(STEP_NAMES))
     outcome = Outcome()
     started = time.monotonic()
 
-    with steps.step("check the machine (doctor)") as record:
+    with steps.step(STEP_NAMES[0]) as record:
         results = run_doctor(config, Host(invocation.environ, config.root))
         outcome.missing = [result for result in results if result.status is Status.FAIL]
         if outcome.missing:
             render_checks(console, outcome.missing)
             record.status = "warn"
-            record.detail = (
-                f"{len(outcome.missing)} problem(s); continuing with what does not need them"
-            )
+            record.detail = f"{len(outcome.missing)} problem(s); doing what does not need them"
 
-    with steps.step("write env files") as record:
-        record.detail = _write_env_files(config)
-
-    with steps.step("bring the stack up") as record:
-        compose = [config.path(name) for name in config.compose_files]
-        absent = [path.name for path in compose if not path.is_file()]
-        engine_missing = any(result.name in ENGINE_CHECKS for result in outcome.missing)
-        record.status = "skip"
-        if absent:
-            record.detail = f"no stack defined yet ({', '.join(absent)} not found)"
-        elif engine_missing:
-            record.detail = "needs a Docker engine"
-        else:
-            record.detail = "not yet automated: run `docker compose up --wait`"
-
-    outcome.next_steps = [fix for result in outcome.missing if (fix := result.fix)]
-    outcome.next_steps += [
-        "run every gate and test: .venv/bin/nox -s ci",
-        "check the machine again: .venv/bin/invoke doctor",
+    engine = not any(result.name in ENGINE_CHECKS for result in outcome.missing)
+    actions: list[Callable[[StepRecord], None]] = [
+        lambda record: _write_env_files(config, record),
+        lambda record: _base_images(invocation, record),
+        lambda record: _service_image(invocation, record),
+        lambda record: _start_stack(invocation, record),
+        lambda record: _smoke_test(config, record, outcome),
     ]
+    for name, action in zip(STEP_NAMES[1:], actions, strict=True):
+        needs_engine = name != STEP_NAMES[1]
+        with steps.step(name) as record:
+            if outcome.failure is not None:
+                record.status, record.detail = (
+                    "skip",
+                    f"after the failure in: {outcome.failed_step}",
+                )
+            elif needs_engine and not engine:
+                record.status, record.detail = "skip", "needs a Docker engine"
+            else:
+                try:
+                    action(record)
+                except DockyardError as error:
+                    record.status, record.detail = "fail", error.message.splitlines()[0]
+                    outcome.failure, outcome.failed_step = error, name
     elapsed = time.monotonic() - started
+    _report(invocation, steps, outcome, elapsed)
+    if outcome.failure is not None:
+        return int(outcome.failure.exit_code)
+    return ExitCode.OK if outcome.complete else ExitCode.FAILED
+
+
+# ------------------------------------------------------------------- steps ---
+
+
+def _write_env_files(config: Config, record: StepRecord) -> None:
+    """Create the development env file from the schema; never touch existing values."""
+    from dockyard.envcommands import ensure_profile
+
+    added = ensure_profile(config, PROFILE)
+    target = f"{config.env_dir}/.env.{PROFILE}"
+    record.detail = f"{target}: added {len(added)} variables" if added else f"{target} complete"
+
+
+def _base_images(invocation: Invocation, record: StepRecord) -> None:
+    """Use the configured images when the engine has them or can pull them; otherwise build
+    the local stand-ins from Debian packages (the offline path)."""
+    from dockyard.engine import connect
+    from dockyard.images import official_images
+    from dockyard.imagestate import read_overrides
+
+    config = invocation.config
+    wanted = {**official_images(config), **read_overrides(config)}
+    client = connect(invocation.environ)
+    try:
+        missing = [name for name in wanted.values() if not _have_or_pull(client, name)]
+    finally:
+        client.close()
+    if not missing:
+        record.status, record.detail = "skip", "all present: " + ", ".join(sorted(wanted.values()))
+        return
+    from dockyard.imagecommands import build_base_images
+
+    invocation.console.print(f"  not available: {', '.join(missing)}; building local stand-ins")
+    done = build_base_images(config, invocation.environ, invocation.console)
+    built = [entry["name"] for entry in done.images if entry["built"]]
+    record.detail = f"built {len(built)} local image(s), recorded in {done.state_file}"
+
+
+def _service_image(invocation: Invocation, record: StepRecord) -> None:
+    from dockyard.imagebuild import gather, plan_build, run_build
+
+    config = invocation.config
+    plan = plan_build(config, gather(config, invocation.environ))
+    result = run_build(plan, invocation.environ)
+    record.detail = f"{plan.tags[0]} ({result.size_bytes / 1_000_000:.0f} MB)"
+
+
+def _start_stack(invocation: Invocation, record: StepRecord) -> None:
+    from dockyard.stackcommands import start
+
+    readiness = start(invocation, PROFILE)
+    record.detail = f"ready in {max(readiness.services.values(), default=0):.1f} s"
+
+
+def _smoke_test(config: Config, record: StepRecord, outcome: Outcome) -> None:
+    from dockyard.health import smoke_test
+    from dockyard.stackcommands import base_url
+
+    url = base_url(config)
+    if url is None:
+        record.status, record.detail = "skip", "the stack publishes no proxy port"
+        return
+    results = smoke_test(url, config.smoke)
+    outcome.urls.append(url)
+    record.detail = ", ".join(f"{r.method} {r.path} {r.status}" for r in results)
+
+
+def _have_or_pull(client: docker.DockerClient, name: str) -> bool:
+    """True when the engine has `name` or could pull it just now."""
+    from docker.errors import DockerException, ImageNotFound
+
+    try:
+        client.images.get(name)
+    except ImageNotFound:
+        pass
+    else:
+        return True
+    try:
+        client.images.pull(name)
+    except DockerException:
+        return False
+    return True
+
+
+# ------------------------------------------------------------------ report ---
+
+
+def _report(invocation: Invocation, steps: Steps, outcome: Outcome, elapsed: float) -> None:
+    config = invocation.config
+    next_steps = [fix for result in outcome.missing if (fix := result.fix)]
+    if outcome.failure is not None:
+        next_steps.append("then resume: .venv/bin/invoke bootstrap (it redoes only what is needed)")
+    next_steps += [
+        "run every gate and test: .venv/bin/nox -s ci",
+        "see the stack: .venv/bin/invoke stack.health   stop it: .venv/bin/invoke stack.down",
+    ]
+    credentials = f"{config.env_dir}/.env.{PROFILE} (mode 0600, git-ignored)"
     if invocation.as_json:
         print_json(
             {
@@ -78,21 +202,23 @@ def bootstrap(invocation: Invocation) -> int:
                 "seconds": round(elapsed, 2),
                 "steps": steps.summary(),
                 "missing": [result.as_dict() for result in outcome.missing],
-                "next": outcome.next_steps,
+                "failed_step": outcome.failed_step or None,
+                "error": str(outcome.failure) if outcome.failure else None,
+                "urls": outcome.urls,
+                "credentials": credentials,
+                "next": next_steps,
             }
         )
-    else:
-        verdict = "done" if outcome.complete else "incomplete"
-        console.print(f"\n[bold]bootstrap {verdict}[/] in {elapsed:.1f} s. Next:")
-        for line in outcome.next_steps:
-            console.print(f"  - {line}")
-    return ExitCode.OK if outcome.complete else ExitCode.FAILED
-
-
-def _write_env_files(config: Config) -> str:
-    """Create the development env file from the schema; never touch existing values."""
-    from dockyard.envcommands import ensure_profile
-
-    added = ensure_profile(config, PROFILE)
-    target = f"{config.env_dir}/.env.{PROFILE}"
-    return f"{target}: added {', '.join(added)}" if added else f"{target} is complete"
+        return
+    console = invocation.console
+    if outcome.failure is not None:
+        console.print(f"\n[bold red]{outcome.failed_step} failed:[/]")
+        console.print(str(outcome.failure), markup=False)
+    verdict = "[green]done[/]" if outcome.complete else "[bold red]incomplete[/]"
+    console.print(f"\nbootstrap {verdict} in {elapsed:.1f} s")
+    for url in outcome.urls:
+        console.print(f"  service:     {url}  (health: {url}{config.health.ready_path})")
+    console.print(f"  credentials: {credentials}")
+    console.print("next:")
+    for line in next_steps:
+        console.print(f"  - {line}", markup=False)

@@ -4,32 +4,43 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from dockyard.cli import Invocation
+from dockyard.config import Config
 from dockyard.console import Steps, print_json
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from dockyard.results import CheckResult
 
 
-def base(invocation: Invocation, rebuild: bool = False) -> int:
-    """Build the Debian-based stand-ins for the stack's images; skip those already up to date.
+@dataclass(frozen=True)
+class BaseImagesReport:
+    """What `build_base_images` did: each image's decision and the recorded overrides."""
 
-    Records the images in `.dockyard/images.env` for the stack and the service build.
-    """
+    images: list[dict[str, object]]
+    overrides: dict[str, str]
+    state_file: str
+    steps: list[dict[str, object]]
+
+
+def build_base_images(
+    config: Config, environ: Mapping[str, str], console: Console, *, rebuild: bool = False
+) -> BaseImagesReport:
+    """Build the Debian-based stand-ins for the stack's images, skipping those up to date,
+    and record them in `.dockyard/images.env` for the stack and the service build."""
     from dockyard.build import build, inspect
     from dockyard.engine import connect
     from dockyard.images import decide, local_overrides, plan_base_images
     from dockyard.imagestate import write_overrides
 
-    config = invocation.config
-    console = invocation.console
-    started = time.monotonic()
     created = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     plan = plan_base_images(config, created)
-    client = connect(invocation.environ)
+    client = connect(environ)
     steps = Steps(console, total=len(plan) + 1)
     images: list[dict[str, object]] = []
     try:
@@ -38,7 +49,7 @@ def base(invocation: Invocation, rebuild: bool = False) -> int:
                 existing = inspect(client, item.name)
                 decision = decide(item, existing.labels if existing else None, rebuild)
                 if decision.build:
-                    build(config, item, invocation.environ)
+                    build(config, item, environ)
                     existing = inspect(client, item.name)
                 else:
                     record.status = "skip"
@@ -51,7 +62,6 @@ def base(invocation: Invocation, rebuild: bool = False) -> int:
                         "built": decision.build,
                         "reason": decision.reason,
                         "size_mb": size,
-                        "seconds": round(record.seconds, 2),
                     }
                 )
         with steps.step("record the local images for the stack") as record:
@@ -60,24 +70,35 @@ def base(invocation: Invocation, rebuild: bool = False) -> int:
             record.detail = str(path.relative_to(config.root))
     finally:
         client.close()
-    elapsed = time.monotonic() - started
     for entry, step in zip(images, steps.records, strict=False):
         entry["seconds"] = round(step.seconds, 2)
+    return BaseImagesReport(images, overrides, str(path.relative_to(config.root)), steps.summary())
+
+
+def base(invocation: Invocation, rebuild: bool = False) -> int:
+    """Build the offline base images (see `build_base_images`) and say how the stack uses them."""
+    started = time.monotonic()
+    done = build_base_images(
+        invocation.config, invocation.environ, invocation.console, rebuild=rebuild
+    )
+    elapsed = time.monotonic() - started
     if invocation.as_json:
         print_json(
             {
                 "ok": True,
                 "seconds": round(elapsed, 2),
-                "images": images,
-                "overrides": overrides,
-                "state_file": str(path.relative_to(config.root)),
-                "steps": steps.summary(),
+                "images": done.images,
+                "overrides": done.overrides,
+                "state_file": done.state_file,
+                "steps": done.steps,
             }
         )
     else:
-        console.print(f"\n[bold]base images ready[/] in {elapsed:.1f} s. The stack uses them via:")
-        for key, value in overrides.items():
-            console.print(f"  {key}={value}")
+        invocation.console.print(
+            f"\n[bold]base images ready[/] in {elapsed:.1f} s. The stack uses them via:"
+        )
+        for key, value in done.overrides.items():
+            invocation.console.print(f"  {key}={value}")
     return 0
 
 

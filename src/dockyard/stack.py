@@ -161,14 +161,18 @@ def wait_ready(
             if shown.get(state.name) != state.detail:
                 shown[state.name] = state.detail
                 console.print(f"  {state.name:<12} {state.verdict.value:<8} {state.detail}")
-            if state.verdict in (Verdict.READY, Verdict.DONE) and state.name not in reached:
-                reached[state.name] = time.monotonic() - started
+            if state.verdict in (Verdict.READY, Verdict.DONE):
+                reached.setdefault(state.name, time.monotonic() - started)
+            else:
+                reached.pop(state.name, None)  # replaced by compose: not ready after all
         failed = next((s for s in states if s.verdict is Verdict.FAILED), None)
         if failed is None and starter is not None and starter.poll() not in (None, 0):
             failed = next((s for s in states if s.verdict is Verdict.WAITING), states[0])
         if failed is not None:
             raise StackFailedError(diagnose(client, failed, "failed"))
-        if len(reached) == len(plans):
+        # Ready only once compose has finished too: until then it may still replace containers
+        # that look healthy now.
+        if len(reached) == len(plans) and (starter is None or starter.poll() == 0):
             return Readiness(time.monotonic() - started, reached)
         if time.monotonic() >= deadline:
             late = next(s for s in states if s.name not in reached)
