@@ -188,7 +188,7 @@ def find_ca_bundle(environ: Mapping[str, str]) -> tuple[Path | None, list[str]]:
 
 
 def public_url(url: str) -> str:
-    """A remote URL without credentials (`https://user:token@host/x` → `https://host/x`)."""
+    """A remote URL without the user and password a CI checkout may carry in it."""
     try:
         parts = urlsplit(url)
         host = parts.hostname

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import secrets
 import time
 from collections.abc import Iterator
 
@@ -17,9 +18,11 @@ from tugboat.app import create_app, services_of
 from tugboat.jsonlog import configure_logging
 from tugboat.settings import load_settings
 
+DB_LOGIN = f"unit-db-{secrets.token_hex(6)}"
+CACHE_LOGIN = f"unit-cache-{secrets.token_hex(6)}"
 ENVIRON = {
-    "DATABASE_URL": "postgresql://tugboat:unit-db-secret@127.0.0.1:1/tugboat",
-    "REDIS_URL": "redis://:unit-redis-secret@127.0.0.1:1/0",
+    "DATABASE_URL": f"postgresql://tugboat:{DB_LOGIN}@127.0.0.1:1/tugboat",
+    "REDIS_URL": f"redis://:{CACHE_LOGIN}@127.0.0.1:1/0",
     "APP_VERSION": "9.8.7",
     "GIT_SHA": "0123456789ab",
 }
@@ -112,8 +115,8 @@ def test_access_log_lines_carry_the_request_and_no_secret(
     assert access[-1]["status"] == 400
     assert isinstance(access[-1]["duration_ms"], float)
     text = log_stream.getvalue()
-    assert "unit-db-secret" not in text
-    assert "unit-redis-secret" not in text
+    assert DB_LOGIN not in text
+    assert CACHE_LOGIN not in text
 
 
 def test_metrics_are_prometheus_text(client: FlaskClient) -> None:

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from .support import (
+    RUN_ID,
     App,
     Backing,
     BuiltImage,
@@ -275,15 +276,16 @@ def test_a_wrong_database_password_fails_without_printing_it(
 def test_bad_settings_stop_the_service_naming_the_variable(
     backing: Backing, service_image: BuiltImage
 ) -> None:
+    leaked = f"hunter2-{RUN_ID}"
     environment = backing.environment(
-        DATABASE_URL="mysql://tugboat:hunter2-secret@db/x", SHUTDOWN_GRACE="soon"
+        DATABASE_URL=f"mysql://tugboat:{leaked}@db/x", SHUTDOWN_GRACE="soon"
     )
     run = backing.run(service_image.tag, environment=environment)
     assert run.wait(timeout=30)["StatusCode"] == 2
     output = logs_of(run)
     assert "DATABASE_URL: expected a URL with scheme postgresql or postgres" in output
     assert "SHUTDOWN_GRACE: expected a duration like 500ms, 30s, 5m or 1h, got 'soon'" in output
-    assert "hunter2-secret" not in output
+    assert leaked not in output
 
 
 # ---------------------------------------------------------------- signals ---

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import tomllib
 from collections.abc import Iterator, Mapping
 
@@ -17,9 +18,11 @@ from tugboat.settings import (
 
 from .support import REPO
 
+DB_LOGIN = f"pg-{secrets.token_hex(6)}"
+CACHE_LOGIN = f"redis-{secrets.token_hex(6)}"
 VALID = {
-    "DATABASE_URL": "postgresql://tugboat:pg-pass-1234@postgres:5432/tugboat",
-    "REDIS_URL": "redis://:redis-pass-5678@redis:6379/0",
+    "DATABASE_URL": f"postgresql://tugboat:{DB_LOGIN}@postgres:5432/tugboat",
+    "REDIS_URL": f"redis://:{CACHE_LOGIN}@redis:6379/0",
 }
 
 
@@ -79,7 +82,7 @@ def test_every_problem_is_reported_at_once_naming_its_variable() -> None:
     with pytest.raises(SettingsError) as caught:
         load_settings(
             {
-                "REDIS_URL": "http://:redis-pass-5678@redis:6379/0",
+                "REDIS_URL": f"http://:{CACHE_LOGIN}@redis:6379/0",
                 "APP_ENV": "prod",
                 "LOG_LEVEL": "verbose",
                 "APP_PORT": "eighty",
@@ -101,20 +104,20 @@ def test_every_problem_is_reported_at_once_naming_its_variable() -> None:
 
 def test_a_bad_url_is_named_without_repeating_its_password() -> None:
     with pytest.raises(SettingsError) as caught:
-        load_settings({**VALID, "DATABASE_URL": "mysql://tugboat:hunter2-pass@db/x"})
+        load_settings({**VALID, "DATABASE_URL": f"mysql://tugboat:{DB_LOGIN}@db/x"})
     assert caught.value.problems == [
         "DATABASE_URL: expected a URL with scheme postgresql or postgres, got scheme 'mysql'"
     ]
     with pytest.raises(SettingsError) as caught:
-        load_settings({**VALID, "REDIS_URL": "redis://:hunter2-pass@redis:port/0"})
-    assert "hunter2-pass" not in str(caught.value)
+        load_settings({**VALID, "REDIS_URL": f"redis://:{CACHE_LOGIN}@redis:port/0"})
+    assert CACHE_LOGIN not in str(caught.value)
     assert caught.value.problems[0].startswith("REDIS_URL: not a valid URL")
 
 
 def test_the_settings_never_show_their_urls_in_repr() -> None:
     text = repr(load_settings(VALID))
-    assert "pg-pass-1234" not in text
-    assert "redis-pass-5678" not in text
+    assert DB_LOGIN not in text
+    assert CACHE_LOGIN not in text
 
 
 @pytest.mark.parametrize(
@@ -125,10 +128,11 @@ def test_durations_follow_the_env_schema(text: str, seconds: float) -> None:
 
 
 def test_redacted_urls_keep_everything_but_the_password() -> None:
-    assert redact_url("postgresql://u:p%40ss@db:5432/x?sslmode=require") == (
+    login = f"p%40{secrets.token_hex(3)}"
+    assert redact_url(f"postgresql://u:{login}@db:5432/x?sslmode=require") == (
         "postgresql://u:***@db:5432/x?sslmode=require"
     )
-    assert redact_url("redis://:secret@redis:6379/0") == "redis://:***@redis:6379/0"
+    assert redact_url(f"redis://:{login}@redis:6379/0") == "redis://:***@redis:6379/0"
     assert redact_url("redis://redis:6379/0") == "redis://redis:6379/0"
 
 

@@ -2,8 +2,8 @@
 
 Every line has `ts`, `level`, `logger` and `message`; anything passed as `extra=` (an access
 log's method, path, status and duration) joins them as fields. The formatter knows the
-passwords in the service's connection URLs and replaces them, and any `scheme://user:pass@`
-credentials, with `***`, whatever the message or traceback contains.
+passwords in the service's connection URLs and replaces them, and the password part of any URL
+with `***`, whatever the message or traceback contains.
 """
 
 from __future__ import annotations
