@@ -292,3 +292,34 @@ def test_a_code_only_change_reuses_the_dependency_layer(
     finally:
         for tag in {*first.plan.tags, *second.plan.tags}:
             docker_client_remove(tag)
+
+
+def test_the_build_command_tags_the_image_and_reports_its_size(
+    repo_config: Config,
+    stack_images: StackImages,
+    docker_client: docker.DockerClient,
+    tmp_path: Path,
+) -> None:
+    """`invoke image.build` end to end, on a copy of the project that is not a git checkout."""
+    from dockyard.cli import Invocation
+    from dockyard.console import make_console
+    from dockyard.imagebuild import build
+
+    name = f"dyt-command-{RUN_ID}"
+    config = replace(repo_config, root=build_context_copy(tmp_path / "project"), image=name)
+    output = io.StringIO()
+    environ = {**os.environ, "SSL_CERT_FILE": str(host_ca_bundle())}
+    invocation = Invocation(config, environ, make_console(output))
+    try:
+        assert build(invocation, base=stack_images.python) == 0
+        text = output.getvalue()
+        assert "not a git checkout: the image gets no revision tag" in text
+        assert "(CA bundle as a build secret)" in text
+        assert f"  {name}:0.1.0\n  {name}:latest\n" in text
+        assert re.search(r"size \d+\.\d MB \(budget 200 MB\)", text)
+        image = docker_client.images.get(f"{name}:latest")
+        assert image.labels["org.opencontainers.image.revision"] == "unknown"
+        assert set(image.tags) == {f"{name}:0.1.0", f"{name}:latest"}
+    finally:
+        for tag in (f"{name}:0.1.0", f"{name}:latest"):
+            docker_client_remove(tag)
