@@ -143,7 +143,7 @@ def dependency_gate(
         requirements = Path(scratch) / "requirements.txt"
         proc.run(
             [
-                "uv", "export", "--locked", "--all-groups", "--no-emit-project", "--quiet",
+                "uv", "export", "--locked", "--all-groups", "--no-emit-workspace", "--quiet",
                 "--format", "requirements-txt", "--output-file", str(requirements),
             ],
             cwd=config.root,
