@@ -25,6 +25,8 @@ def port_is_free(port: int, address: str = "127.0.0.1") -> bool:
     """True when a listener could bind `address:port` right now."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As a server would: connections in TIME_WAIT do not hold a port, listeners do.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((address, port))
         except OSError as error:

@@ -82,13 +82,17 @@ def validate(project: ComposeProject, environ: Mapping[str, str]) -> list[Servic
         timeout=60,
     )
     if not found.ok:
-        files = ", ".join(str(path.relative_to(project.directory)) for path in project.files)
+        files = ", ".join(_shown(path, project.directory) for path in project.files)
         raise ConfigError(
             f"docker compose rejected {files} (with {project.env_file.name})",
             [found.stderr.strip() or found.stdout.strip()],
             hint=f"fix the file named above: one of {files} or {project.env_file.name}",
         )
     return plan_services(found.stdout)
+
+
+def _shown(path: Path, directory: Path) -> str:
+    return str(path.relative_to(directory)) if path.is_relative_to(directory) else str(path)
 
 
 def check_ports(ports: Mapping[str, int], owned: Callable[[int], bool]) -> None:

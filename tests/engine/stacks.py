@@ -1,0 +1,58 @@
+"""Support for tests that run the real compose stack."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+
+from dockyard import stack
+from dockyard.cli import toolchain_environ
+from dockyard.compose import ComposeProject
+from dockyard.config import Config
+
+if TYPE_CHECKING:
+    import docker
+
+ENVIRON = toolchain_environ(os.environ)
+PROFILE = "testing"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class RunningStack:
+    """A stack under test: its configuration, compose project and where it answers."""
+
+    config: Config
+    project: ComposeProject
+    client: docker.DockerClient
+    output: io.StringIO
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.config.ports['proxy']}"
+
+    def up(self, timeout: float = 120) -> stack.Readiness:
+        return stack.up(
+            self.project,
+            ENVIRON,
+            self.client,
+            Console(file=self.output, width=200),
+            timeout=timeout,
+            ports=self.config.ports,
+        )
+
+    def down(self, *, volumes: bool = False) -> None:
+        stack.down(self.project, ENVIRON, volumes=volumes)
+
+    def container(self, service: str, index: int = 1) -> docker.models.containers.Container:
+        return self.client.containers.get(f"{self.project.name}-{service}-{index}")
