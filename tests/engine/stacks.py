@@ -17,6 +17,7 @@ from dockyard.config import Config
 
 if TYPE_CHECKING:
     import docker
+    from docker.models.containers import Container
 
 ENVIRON = toolchain_environ(os.environ)
 PROFILE = "testing"
@@ -54,5 +55,5 @@ class RunningStack:
     def down(self, *, volumes: bool = False) -> None:
         stack.down(self.project, ENVIRON, volumes=volumes)
 
-    def container(self, service: str, index: int = 1) -> docker.models.containers.Container:
+    def container(self, service: str, index: int = 1) -> Container:
         return self.client.containers.get(f"{self.project.name}-{service}-{index}")
