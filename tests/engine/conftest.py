@@ -7,6 +7,7 @@ import io
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,6 +41,40 @@ def stack_ready_images(repo_config: Config, docker_client: docker.DockerClient) 
     return read_overrides(repo_config)
 
 
+@contextmanager
+def stack_factory(
+    config: Config, client: docker.DockerClient, images: dict[str, str], directory: Path
+) -> Iterator[Callable[..., RunningStack]]:
+    """Make stacks with their own project name, port, env file and volumes; remove them after."""
+    made: list[RunningStack] = []
+
+    def make(extra_files: tuple[Path, ...] = ()) -> RunningStack:
+        name = f"dyt-{uuid.uuid4().hex[:8]}"
+        env_dir = directory / name
+        env_dir.mkdir()
+        own = dataclasses.replace(
+            config,
+            project=name,
+            ports={"proxy": free_port()},
+            env_dir=str(env_dir),
+            compose_files=[*config.compose_files, *map(str, extra_files)],
+        )
+        ensure_profile(own, PROFILE)
+        running = RunningStack(own, stack.project_for(own, PROFILE, images), client, io.StringIO())
+        made.append(running)
+        return running
+
+    try:
+        yield make
+    finally:
+        for running in made:
+            # By project name alone, so that a test's broken compose file cannot stop the cleanup.
+            subprocess.run(
+                ["docker", "compose", "--project-name", running.project.name, "down", "--volumes"],
+                cwd=directory, env=ENVIRON, capture_output=True, check=True, timeout=120,
+            )  # fmt: skip
+
+
 @pytest.fixture
 def make_stack(
     repo_config: Config,
@@ -47,30 +82,19 @@ def make_stack(
     stack_ready_images: dict[str, str],
     tmp_path: Path,
 ) -> Iterator[Callable[..., RunningStack]]:
-    """Make stacks with their own project name, port, env file and volumes; remove them after."""
-    made: list[RunningStack] = []
+    """A stack per test, for tests that break or stop things."""
+    with stack_factory(repo_config, docker_client, stack_ready_images, tmp_path) as make:
+        yield make
 
-    def make(extra_files: tuple[Path, ...] = ()) -> RunningStack:
-        name = f"dyt-{uuid.uuid4().hex[:8]}"
-        env_dir = tmp_path / name
-        env_dir.mkdir()
-        config = dataclasses.replace(
-            repo_config,
-            project=name,
-            ports={"proxy": free_port()},
-            env_dir=str(env_dir),
-            compose_files=[*repo_config.compose_files, *map(str, extra_files)],
-        )
-        ensure_profile(config, PROFILE)
-        project = stack.project_for(config, PROFILE, stack_ready_images)
-        running = RunningStack(config, project, docker_client, io.StringIO())
-        made.append(running)
-        return running
 
-    yield make
-    for running in made:
-        # By project name alone, so that a test's broken compose file cannot stop the cleanup.
-        subprocess.run(
-            ["docker", "compose", "--project-name", running.project.name, "down", "--volumes"],
-            cwd=tmp_path, env=ENVIRON, capture_output=True, check=True, timeout=120,
-        )  # fmt: skip
+@pytest.fixture(scope="module")
+def make_module_stack(
+    repo_config: Config,
+    docker_client: docker.DockerClient,
+    stack_ready_images: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., RunningStack]]:
+    """Stacks shared by a module's tests that only look."""
+    directory = tmp_path_factory.mktemp("stacks")
+    with stack_factory(repo_config, docker_client, stack_ready_images, directory) as make:
+        yield make
