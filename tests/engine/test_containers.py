@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -30,11 +30,11 @@ def running(
 
 
 @pytest.fixture(scope="module")
-def host(running: RunningStack) -> Iterator[Callable[[str], Any]]:
+def host(running: RunningStack) -> Callable[[str], Any]:
     def get(service: str) -> Any:
         return testinfra.get_host(f"docker://{running.project.name}-{service}-1")
 
-    yield get
+    return get
 
 
 def listening_ports(host: Any) -> set[int]:
@@ -112,7 +112,7 @@ def test_every_container_is_healthy_with_limits_in_effect(running: RunningStack)
         assert state["Health"]["Status"] == "healthy", container.name
         assert limits["Memory"] > 0, container.name
         assert limits["NanoCpus"] > 0, container.name
-        assert limits["PidsLimit"] and limits["PidsLimit"] > 0, container.name
+        assert (limits["PidsLimit"] or 0) > 0, container.name
         assert limits["ReadonlyRootfs"] is True, container.name
         assert limits["CapDrop"] == ["ALL"], container.name
         assert "no-new-privileges:true" in limits["SecurityOpt"], container.name
