@@ -20,10 +20,10 @@ nox.options.stop_on_first_error = True
 nox.options.sessions = ["ci"]
 
 PYTHON = Path(__file__).with_name(".python-version").read_text().strip()
-TYPED = ["src", "tests", "tasks.py", "noxfile.py"]
+TYPED = ["src", "tests", "tugboat/src", "benchmarks", "tasks.py", "noxfile.py"]
 YAML = [".github/workflows", ".yamllint.yaml", ".hadolint.yaml"]
 # The gates `nox -s ci` runs, in order; it stops at the first that fails.
-CI_GATES = ["lint", "typecheck", "tests", "audit"]
+CI_GATES = ["lint", "typecheck", "tests", "audit", "image"]
 
 
 def sync(session: Session, *groups: str, project: bool = True) -> None:
@@ -66,8 +66,25 @@ def tests(session: Session) -> None:
         "--cov-report=term",
         "--cov-report=xml:reports/coverage.xml",
         "--junitxml=reports/junit.xml",
-        *session.posargs,
+        *(session.posargs or ["-m", "not image"]),
     )
+
+
+@nox.session(python=PYTHON)
+def image(session: Session) -> None:
+    """Build the base and production images, then test them from the inside (testinfra)."""
+    sync(session, "test", "audit")
+    session.run("invoke", "image.base")
+    session.run("invoke", "image.build")
+    session.run("invoke", "image.scan")
+    session.run("pytest", "-m", "image", "--junitxml=reports/junit-image.xml", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def bench(session: Session) -> None:
+    """Print the performance figures, each against a baseline from the same run."""
+    sync(session, "test", "audit")
+    session.run("python", "benchmarks/bench.py", *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -57,6 +57,14 @@ def wait_ready(url: str, timeout: float, *, session: requests.Session | None = N
         time.sleep(POLL_SECONDS)
 
 
+def ready_answers(url: str, timeout: float = 1.0) -> bool:
+    """One readiness probe: True when `url` answers 200 right now."""
+    try:
+        return requests.get(url, timeout=timeout).status_code == 200
+    except requests.RequestException:
+        return False
+
+
 def smoke_test(
     base_url: str, requests_to_make: list[SmokeRequest], *, timeout: float = 10.0
 ) -> list[SmokeResult]:

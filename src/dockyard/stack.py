@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,11 +44,22 @@ class StackFailedError(DockyardError):
 
 
 @dataclass(frozen=True)
+class Probe:
+    """A direct readiness check (an HTTP request through the proxy, say) that vouches for some
+    services sooner than the engine's healthcheck interval would."""
+
+    services: frozenset[str]
+    check: Callable[[], bool]
+    label: str
+
+
+@dataclass(frozen=True)
 class Readiness:
     """How long each service took, for the summary and the benchmarks."""
 
     seconds: float
-    services: dict[str, float]
+    services: dict[str, float]  # seconds from `began` until each service was ready
+    began: float = 0.0  # time.monotonic() when the wait began
 
 
 def project_for(
@@ -118,6 +129,7 @@ def up(
     *,
     timeout: float,
     ports: Mapping[str, int],
+    probe: Probe | None = None,
 ) -> Readiness:
     """Validate, start and wait until every service is healthy (or a one-shot has completed)."""
     plans = validate(project, environ)
@@ -131,7 +143,9 @@ def up(
             output=output,
         )
         try:
-            return wait_ready(project, client, plans, console, timeout=timeout, starter=starter)
+            return wait_ready(
+                project, client, plans, console, timeout=timeout, starter=starter, probe=probe
+            )
         except StackFailedError as failure:
             output.seek(0)
             compose_said = output.read().strip().splitlines()[-5:]
@@ -152,6 +166,7 @@ def wait_ready(
     *,
     timeout: float,
     starter: subprocess.Popen[str] | None = None,
+    probe: Probe | None = None,
 ) -> Readiness:
     """Poll the containers until all services are ready; fail fast on exited, restarting or
     unhealthy containers, or when compose gives up; stop at a monotonic deadline."""
@@ -161,6 +176,8 @@ def wait_ready(
     shown: dict[str, str] = {}
     while True:
         states = [assess(plan, _containers(client, project.name)) for plan in plans]
+        if probe is not None:
+            states = _vouch(states, probe)
         for state in states:
             if shown.get(state.name) != state.detail:
                 shown[state.name] = state.detail
@@ -177,11 +194,30 @@ def wait_ready(
         # Ready only once compose has finished too: until then it may still replace containers
         # that look healthy now.
         if len(reached) == len(plans) and (starter is None or starter.poll() == 0):
-            return Readiness(time.monotonic() - started, reached)
+            return Readiness(time.monotonic() - started, reached, started)
         if time.monotonic() >= deadline:
             late = next(s for s in states if s.name not in reached)
             raise StackFailedError(diagnose(client, late, f"not ready after {timeout:.0f} s"))
         time.sleep(POLL_SECONDS)
+
+
+def _vouch(states: list[ServiceState], probe: Probe) -> list[ServiceState]:
+    """Mark the probe's services ready when their containers run and the probe passes."""
+    covered = [s for s in states if s.name in probe.services]
+    running = all(
+        s.verdict is not Verdict.FAILED
+        and s.containers
+        and all(c.status == "running" for c in s.containers)
+        for s in covered
+    )
+    if not covered or not running or not probe.check():
+        return states
+    return [
+        replace(s, verdict=Verdict.READY, detail=f"ready ({probe.label})")
+        if s in covered and s.verdict is Verdict.WAITING
+        else s
+        for s in states
+    ]
 
 
 def diagnose(client: docker.DockerClient, state: ServiceState, what: str) -> str:

@@ -12,7 +12,7 @@ from dockyard.config import Config
 from dockyard.console import print_json
 from dockyard.engine import connect
 from dockyard.errors import ExitCode, UnknownNameError
-from dockyard.health import NotReadyError, wait_ready
+from dockyard.health import NotReadyError, ready_answers, wait_ready
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 VERDICT_STYLE = {"ready": "green", "done": "green", "waiting": "yellow", "failed": "bold red"}
@@ -36,25 +36,30 @@ def default_project(invocation: Invocation, profile: str = "development") -> Com
 
 
 def start(invocation: Invocation, profile: str = "development") -> stack.Readiness:
-    """Bring the stack up and wait until every service, and the service behind the proxy,
-    is ready. Shared by `stack.up` and `bootstrap`."""
+    """Bring the stack up and wait until every service is ready; the service and its proxy
+    count as ready as soon as the service's readiness answers 200 through the proxy.
+    Shared by `stack.up` and `bootstrap`."""
     config = invocation.config
     project = default_project(invocation, profile)
     client = connect(invocation.environ)
-    readiness = stack.up(
+    url = base_url(config)
+    probe = None
+    if url is not None:
+        ready_url = url + config.health.ready_path
+        probe = stack.Probe(
+            frozenset({config.services.app, config.services.proxy}),
+            lambda: ready_answers(ready_url),
+            f"{config.health.ready_path} answers 200 through the proxy",
+        )
+    return stack.up(
         project,
         invocation.environ,
         client,
         invocation.console,
         timeout=config.health.timeout_seconds,
         ports=config.ports,
+        probe=probe,
     )
-    url = base_url(config)
-    if url is not None:
-        remaining = max(5.0, config.health.timeout_seconds - readiness.seconds)
-        ready_after = wait_ready(url + config.health.ready_path, remaining)
-        readiness.services["(through the proxy)"] = readiness.seconds + ready_after
-    return readiness
 
 
 def up(invocation: Invocation, profile: str = "development") -> int:

@@ -42,7 +42,7 @@ HARDENED: dict[str, Any] = {
     "security_opt": ["no-new-privileges:true"],
 }
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.image]
 
 
 @dataclasses.dataclass(frozen=True)

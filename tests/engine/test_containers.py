@@ -10,7 +10,7 @@ import testinfra
 
 from .stacks import RunningStack
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.image]
 
 # service -> the TCP ports it may listen on, and nothing else
 LISTENING = {"app": {8000}, "proxy": {8080}, "postgres": {5432}, "redis": {6379}, "worker": set()}

@@ -35,7 +35,7 @@ from .support import (
 if TYPE_CHECKING:
     import docker
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.image]
 
 SECONDS = 1_000_000_000  # the engine reports healthcheck durations in nanoseconds
 

@@ -1,0 +1,247 @@
+"""dockyard's performance figures (`nox -s bench`), each compared with a baseline from the same run.
+
+    python benchmarks/bench.py [list image stack bootstrap ...]
+
+Every figure is printed with its target; the JSON lands in reports/bench.json. Builds and
+stacks run in temporary copies of the checkout, under names of their own, and are removed
+afterwards, so a developer's images, containers and volumes are not touched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import requests
+from rich.console import Console
+
+from dockyard.cli import toolchain_environ
+from dockyard.config import Config, load_config
+
+REPO = Path(__file__).resolve().parent.parent
+ENVIRON = toolchain_environ(os.environ)
+BIN = Path(sys.executable).parent
+FIGURES: list[dict[str, Any]] = []
+
+
+def figure(name: str, value: float, unit: str, target: str, ok: bool, **extra: Any) -> None:
+    FIGURES.append(
+        {"figure": name, "value": round(value, 3), "unit": unit, "target": target, "ok": ok} | extra
+    )
+    mark = "ok  " if ok else "MISS"
+    print(f"{mark} {name:<58} {value:>9.3f} {unit:<3} (target: {target})", flush=True)
+
+
+def timed(command: list[str], cwd: Path = REPO, env: dict[str, str] | None = None) -> float:
+    started = time.monotonic()
+    subprocess.run(command, cwd=cwd, env=env or ENVIRON, check=True, capture_output=True)
+    return time.monotonic() - started
+
+
+def median_of(runs: int, command: list[str]) -> float:
+    timed(command)  # warm the file cache
+    return statistics.median(timed(command) for _ in range(runs))
+
+
+@contextmanager
+def checkout_copy(**dockyard: Any) -> Iterator[tuple[Path, Config]]:
+    """A copy of the tracked files (and the working tree's changes), its [tool.dockyard]
+    names made unique, and a git history of its own."""
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO, capture_output=True, text=True, check=True,
+    ).stdout.split("\0")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as scratch:
+        root = Path(scratch)
+        for name in filter(None, files):
+            if (REPO / name).is_file():
+                (root / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(REPO / name, root / name)
+        pyproject = root / "pyproject.toml"
+        text = pyproject.read_text()
+        for key, value in dockyard.items():
+            text = text.replace(f'\n{key} = "tugboat"', f'\n{key} = "{value}"', 1)
+        pyproject.write_text(text)
+        for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "bench"]):
+            git(root, *args)
+        yield root, load_config(root)
+
+
+def git(root: Path, *args: str) -> None:
+    names = {"NAME": "bench", "EMAIL": "bench@example.invalid"}
+    identity = {f"GIT_{who}_{key}": value for who in ("AUTHOR", "COMMITTER")
+                for key, value in names.items()}  # fmt: skip
+    subprocess.run(["git", *args], cwd=root, env={**ENVIRON, **identity}, check=True,
+                   capture_output=True)  # fmt: skip
+
+
+def remove_images(*references: str) -> None:
+    for reference in references:
+        subprocess.run(["docker", "image", "rm", "-f", reference], capture_output=True, check=False)
+
+
+# ------------------------------------------------------------------ figures ---
+
+
+def bench_list() -> None:
+    """`invoke --list` against the interpreter starting and doing nothing."""
+    listing = median_of(10, [str(BIN / "invoke"), "--list"])
+    bare = median_of(10, [sys.executable, "-c", "pass"])
+    figure("invoke --list (median of 10)", listing, "s", "< 0.5 s", listing < 0.5,
+           python_startup_s=round(bare, 3))  # fmt: skip
+
+
+def bench_image() -> None:
+    """Cold build, rebuild after a one-line change, and size against a naive single stage."""
+    from dockyard.imagebuild import gather, plan_build, run_build
+
+    name = f"dyb-{uuid.uuid4().hex[:8]}"
+    with checkout_copy(image=name) as (root, config):
+        plan = plan_build(config, gather(config, ENVIRON), no_cache=True)
+        cold = run_build(plan, ENVIRON)
+        module = root / "tugboat" / "src" / "tugboat" / "__init__.py"
+        module.write_text(module.read_text() + "\n# one changed line\n")
+        warm = run_build(plan_build(config, gather(config, ENVIRON)), ENVIRON)
+        naive_tag = f"{name}-naive:bench"
+        naive = dataclasses.replace(
+            plan, dockerfile=root / "benchmarks" / "Dockerfile.naive", tags=(naive_tag,),
+            build_args={"BASE_IMAGE": plan.build_args["BASE_IMAGE"]}, no_cache=True,
+        )  # fmt: skip
+        naive_result = run_build(naive, ENVIRON)
+        remove_images(*plan.tags, *warm.plan.tags, naive_tag)
+    ratio = warm.seconds / cold.seconds
+    times = {"cold_s": round(cold.seconds, 1), "rebuild_s": round(warm.seconds, 1)}
+    figure("rebuild after a one-line code change / cold build", ratio, "x", "< 0.20",
+           ratio < 0.2, **times)  # fmt: skip
+    size, naive_size = cold.size_bytes / 1e6, naive_result.size_bytes / 1e6
+    sizes = {"image_mb": round(size, 1), "naive_mb": round(naive_size, 1)}
+    figure("runtime image size / naive single-stage size", size / naive_size, "x", "<= 0.50",
+           size / naive_size <= 0.5, **sizes)  # fmt: skip
+    figure("runtime image size", size, "MB", "< 200 MB", size < 200)
+
+
+def bench_stack() -> None:
+    """stack.up on built images (fresh volumes) and how soon readiness is noticed."""
+    from dockyard import stack
+    from dockyard.health import ready_answers
+    from dockyard.imagestate import read_overrides
+
+    config = load_config(REPO)
+    with tempfile.TemporaryDirectory(prefix="dockyard-bench-env-") as env_dir:
+        from dockyard.envcommands import ensure_profile
+
+        name = f"dyb-{uuid.uuid4().hex[:8]}"
+        port = _free_port()
+        own = dataclasses.replace(config, project=name, ports={"proxy": port}, env_dir=env_dir)
+        ensure_profile(own, "testing")
+        project = stack.project_for(own, "testing", read_overrides(config))
+        first_200: list[float] = []
+        stop = threading.Event()
+        url = f"http://127.0.0.1:{port}/health/ready"
+        watcher = threading.Thread(target=_watch, args=(url, first_200, stop), daemon=True)
+        from dockyard.engine import connect
+
+        client = connect(ENVIRON)
+        probe = stack.Probe(frozenset({"app", "proxy"}), lambda: ready_answers(url), "bench")
+        watcher.start()
+        try:
+            readiness = stack.up(project, ENVIRON, client, Console(file=io.StringIO()),
+                                 timeout=120, ports=own.ports, probe=probe)  # fmt: skip
+            noticed = readiness.began + readiness.services["app"]
+            total = readiness.seconds
+        finally:
+            stop.set()
+            watcher.join(timeout=5)
+            stack.down(project, ENVIRON, volumes=True)
+    figure("stack.up on built images to all ready (fresh volumes)", total, "s", "< 20 s",
+           total < 20)  # fmt: skip
+    lag = noticed - first_200[0] if first_200 else float("nan")
+    figure("readiness noticed after /health/ready first answers 200", lag, "s", "< 1 s",
+           lag < 1)  # fmt: skip
+
+
+def bench_bootstrap() -> None:
+    """`invoke bootstrap` in a fresh copy: base images, service image, stack, smoke test; then
+    again with nothing changed."""
+    name = f"dyb{uuid.uuid4().hex[:6]}"
+    with checkout_copy(project=name, image=name) as (root, _):
+        text = (root / "pyproject.toml").read_text()
+        text = text.replace("proxy = 8080", f"proxy = {_free_port()}", 1)
+        text = text.replace(
+            "[tool.dockyard.images]", f'[tool.dockyard.images]\nlocal_prefix = "{name}-base"', 1
+        )
+        (root / "pyproject.toml").write_text(text)
+        subprocess.run(["git", "commit", "-qam", "unique names"], cwd=root, check=True,
+                       capture_output=True)  # fmt: skip
+        invoke = [str(BIN / "invoke"), "bootstrap"]
+        try:
+            first = timed(invoke, cwd=root)
+            second = timed(invoke, cwd=root)
+        finally:
+            subprocess.run([str(BIN / "invoke"), "stack.down", "--volumes"], cwd=root,
+                           env=ENVIRON, capture_output=True, check=False)  # fmt: skip
+            listed = subprocess.run(
+                ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            remove_images(*(i for i in listed.stdout.split() if i.startswith(name)))
+    runs = {"first_s": round(first, 1), "second_s": round(second, 1)}
+    figure("bootstrap again with nothing changed / first bootstrap", second / first, "x",
+           "< 0.20", second / first < 0.2, **runs)  # fmt: skip
+
+
+def _watch(url: str, first_200: list[float], stop: threading.Event) -> None:
+    """Poll `url` every 20 ms until it first answers 200 (bounded by `stop`)."""
+    with requests.Session() as http:
+        while not stop.is_set():
+            try:
+                if http.get(url, timeout=0.5).status_code == 200:
+                    first_200.append(time.monotonic())
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.02)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+BENCHES: dict[str, Callable[[], None]] = {
+    "list": bench_list,
+    "image": bench_image,
+    "stack": bench_stack,
+    "bootstrap": bench_bootstrap,
+}
+
+
+def main(names: list[str]) -> int:
+    for name in names or list(BENCHES):
+        BENCHES[name]()
+    report = REPO / "reports" / "bench.json"
+    report.parent.mkdir(exist_ok=True)
+    report.write_text(json.dumps(FIGURES, indent=2))
+    print(f"figures written to {report.relative_to(REPO)}")
+    return 0 if all(f["ok"] for f in FIGURES) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
