@@ -132,12 +132,17 @@ def image_scan(c: Context, image: str = "", dockerfile: str = "", json: bool = F
 # ------------------------------------------------------------------ stack ---
 
 
-@task(name="up", help={**PROFILE_HELP, **JSON_HELP})
-def stack_up(c: Context, profile: str = "development", json: bool = False) -> None:
+@task(
+    name="up",
+    help={**PROFILE_HELP, **JSON_HELP, "dev": "bind-mount the source and reload on changes"},
+)
+def stack_up(
+    c: Context, profile: str = "development", dev: bool = False, json: bool = False
+) -> None:
     """Start the stack and wait until every service is healthy (or fail with its logs)."""
     from dockyard import stackcommands
 
-    run(ROOT, stackcommands.up, json=json, profile=profile)
+    run(ROOT, stackcommands.up, json=json, profile=profile, dev=dev)
 
 
 @task(name="down", help={"volumes": "also remove the data volumes: their data is lost"})

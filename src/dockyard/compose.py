@@ -5,6 +5,7 @@ Nothing here runs a process; `dockyard.stack` does, and decides nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ class ContainerState:
     health: str  # healthy, unhealthy, starting, or "" without a healthcheck
     exit_code: int = 0
     restart_count: int = 0
+    created: float = 0.0  # epoch seconds
 
 
 @dataclass(frozen=True)
@@ -104,11 +106,31 @@ def container_state(attrs: Mapping[str, Any]) -> ContainerState:
         health=(state.get("Health") or {}).get("Status", ""),
         exit_code=int(state.get("ExitCode", 0)),
         restart_count=int(attrs.get("RestartCount", 0)),
+        created=_epoch(attrs.get("Created", "")),
     )
 
 
-def assess(plan: ServicePlan, containers: Iterable[ContainerState]) -> ServiceState:
-    """Decide whether a service is ready, still coming up, or has failed (fail fast, DEP-03)."""
+def _epoch(stamp: str) -> float:
+    """The engine's RFC 3339 time (nanoseconds and all) as epoch seconds; 0 when absent."""
+    if not stamp:
+        return 0.0
+    whole, _, fraction = stamp.rstrip("Z").partition(".")
+    seconds = dt.datetime.fromisoformat(whole).replace(tzinfo=dt.UTC).timestamp()
+    return seconds + float(f"0.{fraction[:6] or 0}")
+
+
+def assess(
+    plan: ServicePlan,
+    containers: Iterable[ContainerState],
+    *,
+    settled: bool = True,
+    since: float = 0.0,
+) -> ServiceState:
+    """Decide whether a service is ready, still coming up, or has failed (fail fast, DEP-03).
+
+    While compose is still at work (`settled` false) it stops and replaces containers, so only
+    the containers created since `since` (epoch seconds) are judged for failure until then.
+    """
     mine = tuple(c for c in containers if c.service == plan.name)
     if len(mine) < plan.replicas:
         return ServiceState(
@@ -116,7 +138,8 @@ def assess(plan: ServicePlan, containers: Iterable[ContainerState]) -> ServiceSt
         )
     if plan.one_shot:
         return _assess_one_shot(plan, mine)
-    for container in mine:
+    judged = [c for c in mine if settled or c.created >= since]
+    for container in judged:
         if container.status in {"exited", "dead"}:
             detail = f"{container.name} exited with code {container.exit_code}"
             return ServiceState(plan.name, Verdict.FAILED, detail, mine)

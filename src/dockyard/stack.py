@@ -63,10 +63,16 @@ class Readiness:
 
 
 def project_for(
-    config: Config, profile: str = "development", overrides: Mapping[str, str] | None = None
+    config: Config,
+    profile: str = "development",
+    overrides: Mapping[str, str] | None = None,
+    *,
+    dev: bool = False,
 ) -> ComposeProject:
-    """The compose project of the default stack: config's files, the profile's env file."""
-    files = tuple(config.path(name) for name in config.compose_files)
+    """The compose project of the default stack: config's files (plus the development
+    override with `dev`), and the profile's env file."""
+    names = [*config.compose_files, *(config.dev_compose_files if dev else [])]
+    files = tuple(config.path(name) for name in names)
     for path in files:
         if not path.is_file():
             raise MissingFileError(
@@ -171,11 +177,14 @@ def wait_ready(
     """Poll the containers until all services are ready; fail fast on exited, restarting or
     unhealthy containers, or when compose gives up; stop at a monotonic deadline."""
     started = time.monotonic()
+    since = time.time() - 1  # containers created from here on are this run's
     deadline = started + timeout
     reached: dict[str, float] = {}
     shown: dict[str, str] = {}
     while True:
-        states = [assess(plan, _containers(client, project.name)) for plan in plans]
+        settled = starter is None or starter.poll() is not None
+        containers = _containers(client, project.name)
+        states = [assess(plan, containers, settled=settled, since=since) for plan in plans]
         if probe is not None:
             states = _vouch(states, probe)
         for state in states:
@@ -223,8 +232,13 @@ def _vouch(states: list[ServiceState], probe: Probe) -> list[ServiceState]:
 def diagnose(client: docker.DockerClient, state: ServiceState, what: str) -> str:
     """The failed service's last health-check output and the tail of its logs."""
     lines = [f"service {state.name} {what}: {state.detail}"]
+    from docker.errors import NotFound
+
     for container in state.containers:
-        attrs = client.api.inspect_container(container.name)
+        try:
+            attrs = client.api.inspect_container(container.name)
+        except NotFound:
+            continue  # replaced by compose meanwhile
         probes = (attrs.get("State", {}).get("Health") or {}).get("Log") or []
         if probes:
             last = probes[-1]

@@ -24,7 +24,9 @@ def base_url(config: Config) -> str | None:
     return f"http://127.0.0.1:{port}" if port else None
 
 
-def default_project(invocation: Invocation, profile: str = "development") -> ComposeProject:
+def default_project(
+    invocation: Invocation, profile: str = "development", *, dev: bool = False
+) -> ComposeProject:
     from dockyard.imagestate import read_overrides
 
     config = invocation.config
@@ -32,15 +34,17 @@ def default_project(invocation: Invocation, profile: str = "development") -> Com
         raise UnknownNameError(
             f"unknown profile {profile!r}", hint=f"use one of: {', '.join(config.profiles)}"
         )
-    return stack.project_for(config, profile, read_overrides(config))
+    return stack.project_for(config, profile, read_overrides(config), dev=dev)
 
 
-def start(invocation: Invocation, profile: str = "development") -> stack.Readiness:
+def start(
+    invocation: Invocation, profile: str = "development", *, dev: bool = False
+) -> stack.Readiness:
     """Bring the stack up and wait until every service is ready; the service and its proxy
     count as ready as soon as the service's readiness answers 200 through the proxy.
     Shared by `stack.up` and `bootstrap`."""
     config = invocation.config
-    project = default_project(invocation, profile)
+    project = default_project(invocation, profile, dev=dev)
     client = connect(invocation.environ)
     url = base_url(config)
     probe = None
@@ -62,8 +66,8 @@ def start(invocation: Invocation, profile: str = "development") -> stack.Readine
     )
 
 
-def up(invocation: Invocation, profile: str = "development") -> int:
-    readiness = start(invocation, profile)
+def up(invocation: Invocation, profile: str = "development", dev: bool = False) -> int:
+    readiness = start(invocation, profile, dev=dev)
     if invocation.as_json:
         print_json(
             {"ok": True, "seconds": round(readiness.seconds, 2), "services": readiness.services}

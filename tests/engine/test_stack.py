@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,10 +12,13 @@ from pathlib import Path
 import pytest
 import requests
 
+from dockyard import stack
+from dockyard.config import Config
+from dockyard.envcommands import ensure_profile
 from dockyard.errors import ConfigError, DockyardError
 from dockyard.stack import StackFailedError
 
-from .stacks import RunningStack
+from .stacks import ENVIRON, RunningStack
 
 pytestmark = pytest.mark.engine
 
@@ -158,3 +163,28 @@ def test_a_missing_required_secret_stops_compose_with_its_message(make_stack: Ma
     with pytest.raises(ConfigError) as failure:
         running.up()
     assert "POSTGRES_PASSWORD is not set; run `invoke env.init`" in str(failure.value)
+
+
+def test_the_development_override_mounts_the_source_and_reloads(
+    repo_config: Config, docker_client: object
+) -> None:
+    """`stack.up --dev` runs the same hardened services with the source bind-mounted read-only
+    and gunicorn reloading on changes."""
+    import json
+
+    from dockyard import proc
+
+    with tempfile.TemporaryDirectory() as scratch:
+        own = dataclasses.replace(repo_config, env_dir=scratch)
+        ensure_profile(own, "development")
+        project = stack.project_for(own, "development", dev=True)
+        rendered = proc.run(
+            project.command("config", "--format", "json"), env=project.environ(ENVIRON)
+        )
+    app = json.loads(rendered.stdout)["services"]["app"]
+    assert "--reload" in app["command"]
+    (mount,) = app["volumes"]
+    assert (mount["type"], mount["read_only"]) == ("bind", True)
+    assert mount["source"] == str(repo_config.root / "tugboat" / "src" / "tugboat")
+    assert app["read_only"] is True
+    assert app["cap_drop"] == ["ALL"]

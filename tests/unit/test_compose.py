@@ -106,3 +106,23 @@ def test_container_state_reads_the_engines_inspect_data() -> None:
     assert container_state(attrs) == ContainerState(
         "web", "shop-web-1", "running", "starting", 0, 1
     )
+
+
+def test_while_compose_works_only_containers_of_this_run_are_judged() -> None:
+    """Compose stops the containers it replaces; an old stopped one is not a failure then."""
+    old = ContainerState("web", "web-1", "exited", "", exit_code=0, created=100.0)
+    new = ContainerState("web", "web-1", "running", "starting", created=200.0)
+    state = assess(ServicePlan("web"), [old, new], settled=False, since=150.0)
+    assert state.verdict is Verdict.WAITING
+    crashed = ContainerState("web", "web-1", "restarting", "", restart_count=1, created=200.0)
+    state = assess(ServicePlan("web"), [old, crashed], settled=False, since=150.0)
+    assert (state.verdict, state.detail) == (
+        Verdict.FAILED,
+        "web-1 is restarting (restarted 1 times)",
+    )
+    assert assess(ServicePlan("web"), [old], settled=True).verdict is Verdict.FAILED
+
+
+def test_container_creation_times_are_read_to_the_microsecond() -> None:
+    attrs = {"Created": "2026-11-23T20:25:41.123456789Z", "State": {}, "Config": {}}
+    assert container_state(attrs).created == 1795465541.123456
