@@ -19,7 +19,7 @@ from dockyard.config import Config
 from dockyard.console import print_json
 from dockyard.envcheck import check_env, sensitive_keys
 from dockyard.envdiff import Change, KeyDiff, diff_values
-from dockyard.envfile import Problem, parse
+from dockyard.envfile import Problem
 from dockyard.envrender import new_file_header, render_docs, render_example, render_new
 from dockyard.envresolve import resolve
 from dockyard.envstore import (
@@ -30,7 +30,7 @@ from dockyard.envstore import (
     file_mode,
     known_profile,
     load_env,
-    read_env_bytes,
+    load_for_change,
     schema_of,
     shown,
 )
@@ -104,20 +104,14 @@ def ensure_profile(config: Config, profile: str) -> list[str]:
     """
     schema = schema_of(config)
     path = env_path(config, profile)
-    name = shown(config, path)
     wanted = [v.name for v in schema.for_profile(profile)]
     if not os.path.lexists(path):
         text = "\n".join([*new_file_header(schema, profile), *render_new(schema, profile, wanted)])
         atomic_write(config, path, text + "\n", new=True)
         return wanted
-    data = read_env_bytes(config, path, profile)
-    env = parse(data, name, schema.is_sensitive)
-    if env.problems:
-        raise EnvFileError(
-            f"{name}: not changed, because some lines cannot be read safely:",
-            [str(problem) for problem in env.problems],
-            hint=f"fix these lines, then run `invoke env.init --profile {profile}` again",
-        )
+    data, env = load_for_change(
+        config, schema, profile, then=f"run `invoke env.init --profile {profile}` again"
+    )
     present = env.final()
     missing = [key for key in wanted if key not in present]
     if not missing:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 
 from dockyard.config import Config
-from dockyard.envfile import parse
 from dockyard.envrender import Generate, format_value, new_secret
 from dockyard.envschema import Schema, Variable
-from dockyard.envstore import atomic_write, env_path, file_mode, read_env_bytes, shown
-from dockyard.errors import DockyardError, EnvFileError
+from dockyard.envstore import atomic_write, env_path, file_mode, load_for_change, shown
+from dockyard.errors import DockyardError
 
 _PREFIX = re.compile(r"[ \t]*(export[ \t]+)?")
 
@@ -24,14 +23,9 @@ def replace_value(
     """Give `variable` a fresh value in the profile's file; return the keys that refer to it."""
     path = env_path(config, profile)
     name = shown(config, path)
-    data = read_env_bytes(config, path, profile)
-    env = parse(data, name, schema.is_sensitive)
-    if env.problems:
-        raise EnvFileError(
-            f"{name}: not changed, because some lines cannot be read safely:",
-            [str(problem) for problem in env.problems],
-            hint=f"fix these lines (`invoke env.check --profile {profile}`), then rotate again",
-        )
+    data, env = load_for_change(
+        config, schema, profile, then=f"rotate again (`invoke env.check --profile {profile}`)"
+    )
     entry = env.final().get(variable.name)
     if entry is None:
         raise DockyardError(

@@ -18,7 +18,13 @@ from pathlib import Path
 from dockyard.config import Config
 from dockyard.envfile import EnvFile, parse
 from dockyard.envschema import Schema, load_schema
-from dockyard.errors import DockyardError, MissingFileError, UnknownNameError, UnreadableFileError
+from dockyard.errors import (
+    DockyardError,
+    EnvFileError,
+    MissingFileError,
+    UnknownNameError,
+    UnreadableFileError,
+)
 
 NEW_FILE_MODE = 0o600
 MAX_FILE_BYTES = 4 * 1024 * 1024
@@ -90,6 +96,23 @@ def load_env(config: Config, schema: Schema, profile: str, path: Path | None = N
     target = path or env_path(config, profile)
     data = read_env_bytes(config, target, profile)
     return parse(data, shown(config, target), schema.is_sensitive)
+
+
+def load_for_change(
+    config: Config, schema: Schema, profile: str, then: str
+) -> tuple[bytes, EnvFile]:
+    """The profile's file as bytes and parsed, for a command about to rewrite it; a file with
+    lines that cannot be read safely is refused (`then` says how to go on after fixing them)."""
+    path = env_path(config, profile)
+    data = read_env_bytes(config, path, profile)
+    env = parse(data, shown(config, path), schema.is_sensitive)
+    if env.problems:
+        raise EnvFileError(
+            f"{shown(config, path)}: not changed, because some lines cannot be read safely:",
+            [str(problem) for problem in env.problems],
+            hint=f"fix these lines, then {then}",
+        )
+    return data, env
 
 
 def atomic_write(
