@@ -1,4 +1,5 @@
-"""The audit gate: Dockerfile lint, secret scan and dependency audit, each an honest verdict.
+"""The audit gate: Dockerfile lint, hardening rules, secret scan and dependency audit, each an
+honest verdict.
 
 A gate that could not do its job says so and fails; it never reports a pass it
 did not earn. pip-audit, for one, exits 0 and prints "No known vulnerabilities
@@ -16,7 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from dockyard import proc
+from dockyard.compose import ComposeProject
 from dockyard.config import Audit, Config
+from dockyard.errors import DockyardError, MissingFileError
+from dockyard.hardening import Finding, exempted, stale, verdict
+from dockyard.hardening_compose import compose_findings, source_findings
+from dockyard.hardening_dockerfile import dockerfile_findings
 from dockyard.results import CheckResult, fail, ok, warn
 
 SECRETS_BASELINE = ".secrets.baseline"
@@ -77,6 +83,95 @@ def hadolint_gate(root: Path, environ: Mapping[str, str], files: list[str]) -> C
         "fix each line below; a rule you reject goes in .hadolint.yaml with a reason",
         findings,
     )
+
+
+# ---------------------------------------------------------------- hardening ---
+
+
+def hardening_gate(config: Config, environ: Mapping[str, str], files: list[str]) -> CheckResult:
+    """The CHECKLIST's static rules on the rendered compose configuration and every Dockerfile.
+
+    Compose renders the files with the hardening profile's committed example env file, so
+    the verdict depends on what is committed, not on the shell or a local env file.
+    """
+    policy = config.hardening
+    findings: list[Finding] = []
+    subjects: set[str] = set()
+    services = 0
+    try:
+        project = hardening_project(config)
+        rendered = compose_document(project, environ)
+        source = compose_document(project, environ, interpolate=False)
+    except DockyardError as error:
+        # A file or tool that is missing (BAD-06), or compose's own refusal (BAD-05).
+        rule = "BAD-06" if isinstance(error, MissingFileError) else "BAD-05"
+        label = ", ".join(config.compose_files)
+        findings.append(Finding(rule, label, str(error).replace("\n", " "), label))
+    else:
+        services = len(rendered.get("services") or {})
+        subjects.update(rendered.get("services") or {})
+        findings += compose_findings(rendered, policy, config.services, str(config.root))
+        findings += source_findings(source)
+    findings += _env_example_findings(config)
+    for name in dockerfiles(files):
+        try:
+            text = (config.root / name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            findings.append(Finding("BAD-06", name, f"cannot be read: {error}", name))
+            continue
+        subjects.add(name)
+        findings += dockerfile_findings(text, name, policy, config.images.local_prefix)
+    rest, used = exempted(findings, policy.exempt)
+    unused = [e for e in policy.exempt if e not in used and (services or e.subject in subjects)]
+    examined = f"{services} compose service(s) and {len(dockerfiles(files))} Dockerfile(s)"
+    return verdict([*rest, *stale(unused)], used, examined)
+
+
+def hardening_project(config: Config) -> ComposeProject:
+    """The compose project as the stack runs it, with the hardening profile's example env file."""
+    from dockyard.stack import project_for
+
+    profile = config.hardening.profile
+    example = config.path(config.env_dir) / f".env.{profile}.example"
+    if not example.is_file():
+        raise MissingFileError(
+            f"cannot be rendered without {config.env_dir}/{example.name}; "
+            "run `invoke env.render` and commit it"
+        )
+    return project_for(config, profile, env_file=example)
+
+
+def compose_document(
+    project: ComposeProject, environ: Mapping[str, str], *, interpolate: bool = True
+) -> dict[str, Any]:
+    """What `docker compose config --format json` renders (`--no-interpolate`: `${...}` kept
+    as written). Compose validates as `config -q` does; its own message when it refuses."""
+    # Only what finds and drives the Docker CLI: the committed files decide, not the shell.
+    kept = {k: v for k, v in environ.items() if k in {"PATH", "HOME"} or k.startswith("DOCKER_")}
+    extra = [] if interpolate else ["--no-interpolate"]
+    found = proc.run(
+        project.command("config", "--format", "json", *extra),
+        env=project.environ(kept),
+        check=False,
+        timeout=60,
+    )
+    if not found.ok:
+        said = " ".join(line.strip() for line in found.tail(10).splitlines())
+        raise DockyardError(f"docker compose rejected it (with {project.env_file.name}): {said}")
+    document = json.loads(found.stdout)
+    return document if isinstance(document, dict) else {}
+
+
+def _env_example_findings(config: Config) -> list[Finding]:
+    """SEC-04's second half: the committed examples are what the schema generates, secrets as
+    placeholders only (`dockyard.envaudit` knows how)."""
+    from dockyard.envaudit import shipped_problems
+
+    try:
+        problems = shipped_problems(config)
+    except DockyardError as error:
+        problems = [str(error).replace("\n", " ")]
+    return [Finding("SEC-04", config.env_dir, problem, config.env_dir) for problem in problems]
 
 
 # ------------------------------------------------------------ secret scan ---
@@ -239,6 +334,7 @@ def run_audit(config: Config, environ: Mapping[str, str]) -> list[CheckResult]:
     files = project_files(config.root, environ, config.audit.exclude)
     return [
         hadolint_gate(config.root, environ, dockerfiles(files)),
+        hardening_gate(config, environ, files),
         secrets_gate(config.root, environ, files),
         dependency_gate(config, environ),
     ]

@@ -16,7 +16,8 @@ def doctor(invocation: Invocation) -> int:
 
 
 def audit(invocation: Invocation) -> int:
-    """Lint Dockerfiles, scan for secrets, audit the locked dependencies; exit 1 on any failure."""
+    """Lint Dockerfiles, check the hardening rules, scan for secrets, audit the locked
+    dependencies; exit 1 on any failure."""
     from dockyard.audit import run_audit
 
     return report(invocation, run_audit(invocation.config, invocation.environ))

@@ -23,6 +23,8 @@ from dockyard.errors import ConfigError, MissingFileError
 TABLE = "tool.dockyard"
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _IMAGE = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*$")
+_CAPABILITY = re.compile(r"^(?!CAP_)[A-Z][A-Z0-9_]*$")
+_RULE_ID = re.compile(r"^(?:IMG|RT|SEC)-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,33 @@ class Audit:
 
 
 @dataclass(frozen=True)
+class Exemption:
+    """A hardening rule that does not apply to one compose service or Dockerfile, and why."""
+
+    rule: str  # a CHECKLIST id, e.g. "RT-03"
+    subject: str  # a compose service name, or a Dockerfile's path from the project root
+    reason: str
+
+
+@dataclass(frozen=True)
+class Hardening:
+    """Policy of the static hardening rules (CHECKLIST IMG-*, RT-*, SEC-02, SEC-04)."""
+
+    # The env profile whose committed example renders the compose files for the rules.
+    profile: str = "production"
+    # RT-02: capabilities a service may add back after `cap_drop: [ALL]`, each with its reason.
+    allowed_capabilities: dict[str, str] = field(default_factory=dict)
+    # RT-08: host addresses published ports may bind, and the lowest host port allowed.
+    publish_addresses: list[str] = field(default_factory=lambda: ["127.0.0.1"])
+    min_host_port: int = 1025
+    # IMG-05: where FROM images may come from, as prefixes of the fully qualified name
+    # ("docker.io/library" is Docker Hub's official images); [images] local_prefix always may.
+    registries: list[str] = field(default_factory=lambda: ["docker.io/library"])
+    # Reviewed exceptions, shown by every run of the gate.
+    exempt: list[Exemption] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything dockyard needs to know about the project it drives."""
 
@@ -141,6 +170,7 @@ class Config:
     smoke: list[SmokeRequest] = field(default_factory=list)
     doctor: Doctor = field(default_factory=Doctor)
     audit: Audit = field(default_factory=Audit)
+    hardening: Hardening = field(default_factory=Hardening)
 
     def path(self, relative: str) -> Path:
         """A project-relative path from the configuration, made absolute."""
@@ -225,6 +255,37 @@ def _check_values(config: Config, problems: list[str]) -> None:
     host, _, port_text = doctor.tls_probe.rpartition(":")
     if not host or not port_text.isdigit():
         problems.append(f"{TABLE}.doctor.tls_probe: expected HOST:PORT, got {doctor.tls_probe!r}")
+    _check_hardening(config, problems)
+
+
+def _check_hardening(config: Config, problems: list[str]) -> None:
+    hardening = config.hardening
+    path = f"{TABLE}.hardening"
+    if hardening.profile not in config.profiles:
+        problems.append(
+            f"{path}.profile: expected one of the env profiles ({', '.join(config.profiles)}), "
+            f"got {hardening.profile!r}"
+        )
+    for name, reason in hardening.allowed_capabilities.items():
+        if not _CAPABILITY.match(name):
+            problems.append(
+                f"{path}.allowed_capabilities.{name}: expected a capability name like "
+                "NET_BIND_SERVICE (without CAP_)"
+            )
+        if not reason.strip():
+            problems.append(f"{path}.allowed_capabilities.{name}: expected the reason it is needed")
+    if not 1 <= hardening.min_host_port <= 65535:
+        problems.append(
+            f"{path}.min_host_port: expected a port 1-65535, got {hardening.min_host_port}"
+        )
+    for index, exemption in enumerate(hardening.exempt):
+        if not _RULE_ID.match(exemption.rule):
+            problems.append(
+                f"{path}.exempt[{index}].rule: expected a checklist id like RT-03, "
+                f"got {exemption.rule!r}"
+            )
+        if not exemption.reason.strip():
+            problems.append(f"{path}.exempt[{index}].reason: expected why the rule does not apply")
 
 
 # --------------------------------------------------------------- the builder ---

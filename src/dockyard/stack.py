@@ -68,9 +68,10 @@ def project_for(
     overrides: Mapping[str, str] | None = None,
     *,
     dev: bool = False,
+    env_file: Path | None = None,
 ) -> ComposeProject:
     """The compose project of the default stack: config's files (plus the development
-    override with `dev`), and the profile's env file."""
+    override with `dev`), and the profile's env file (or `env_file`, e.g. its example)."""
     names = [*config.compose_files, *(config.dev_compose_files if dev else [])]
     files = tuple(config.path(name) for name in names)
     for path in files:
@@ -79,7 +80,7 @@ def project_for(
                 f"{path}: compose file not found",
                 hint="check [tool.dockyard] compose_files in pyproject.toml",
             )
-    env_file = config.path(config.env_dir) / f".env.{profile}"
+    env_file = env_file or config.path(config.env_dir) / f".env.{profile}"
     if not env_file.is_file():
         raise MissingFileError(
             f"{env_file}: not found", hint=f"run `invoke env.init --profile {profile}`"
