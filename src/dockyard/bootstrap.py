@@ -46,6 +46,7 @@ class Outcome:
     missing: list[CheckResult] = field(default_factory=list)
     failure: DockyardError | None = None
     failed_step: str = ""
+    new_secrets: list[str] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
 
     @property
@@ -70,10 +71,10 @@ def bootstrap(invocation: Invocation) -> int:
 
     engine = not any(result.name in ENGINE_CHECKS for result in outcome.missing)
     actions: list[Callable[[StepRecord], None]] = [
-        lambda record: _write_env_files(config, record),
+        lambda record: _write_env_files(config, record, outcome),
         lambda record: _base_images(invocation, record),
         lambda record: _service_image(invocation, record),
-        lambda record: _start_stack(invocation, record),
+        lambda record: _start_stack(invocation, record, outcome),
         lambda record: _smoke_test(config, record, outcome),
     ]
     for name, action in zip(STEP_NAMES[1:], actions, strict=True):
@@ -102,11 +103,13 @@ def bootstrap(invocation: Invocation) -> int:
 # ------------------------------------------------------------------- steps ---
 
 
-def _write_env_files(config: Config, record: StepRecord) -> None:
+def _write_env_files(config: Config, record: StepRecord, outcome: Outcome) -> None:
     """Create the development env file from the schema; never touch existing values."""
     from dockyard.envcommands import ensure_profile
+    from dockyard.envstore import schema_of
 
     added = ensure_profile(config, PROFILE)
+    outcome.new_secrets = [name for name in schema_of(config).secrets() if name in added]
     target = f"{config.env_dir}/.env.{PROFILE}"
     record.detail = f"{target}: added {len(added)} variables" if added else f"{target} complete"
 
@@ -145,9 +148,11 @@ def _service_image(invocation: Invocation, record: StepRecord) -> None:
     record.detail = f"{plan.tags[0]} ({result.size_bytes / 1_000_000:.0f} MB)"
 
 
-def _start_stack(invocation: Invocation, record: StepRecord) -> None:
+def _start_stack(invocation: Invocation, record: StepRecord, outcome: Outcome) -> None:
     from dockyard.stackcommands import start
 
+    if outcome.new_secrets:
+        _refuse_old_volumes(invocation, outcome.new_secrets)
     readiness = start(invocation, PROFILE)
     record.detail = f"ready in {max(readiness.services.values(), default=0):.1f} s"
 
@@ -163,6 +168,29 @@ def _smoke_test(config: Config, record: StepRecord, outcome: Outcome) -> None:
     results = smoke_test(url, config.smoke)
     outcome.urls.append(url)
     record.detail = ", ".join(f"{r.method} {r.path} {r.status}" for r in results)
+
+
+def _refuse_old_volumes(invocation: Invocation, new_secrets: list[str]) -> None:
+    """New secrets meet data volumes made with the old ones: PostgreSQL and Redis keep the
+    passwords they were first started with, so the stack could never log in. Say so, and
+    leave the data alone."""
+    from dockyard.engine import connect
+
+    config = invocation.config
+    label = f"com.docker.compose.project={config.project}"
+    client = connect(invocation.environ)
+    try:
+        volumes = sorted(volume.name for volume in client.volumes.list(filters={"label": label}))
+    finally:
+        client.close()
+    if volumes:
+        raise DockyardError(
+            f"{config.env_dir}/.env.{PROFILE} was just created with new secrets "
+            f"({', '.join(new_secrets)}), but data volumes from an earlier setup are still "
+            f"there ({', '.join(volumes)}) and keep the passwords they were made with",
+            hint="restore the env file those volumes were made with, or delete the volumes "
+            "and their data: .venv/bin/invoke stack.down --volumes",
+        )
 
 
 def _have_or_pull(client: docker.DockerClient, name: str) -> bool:
@@ -189,7 +217,10 @@ def _report(invocation: Invocation, steps: Steps, outcome: Outcome, elapsed: flo
     config = invocation.config
     next_steps = [fix for result in outcome.missing if (fix := result.fix)]
     if outcome.failure is not None:
-        next_steps.append("then resume: .venv/bin/invoke bootstrap (it redoes only what is needed)")
+        next_steps.append(
+            "once the failure above is fixed: .venv/bin/invoke bootstrap (it redoes only what "
+            "is needed)"
+        )
     next_steps += [
         "run every gate and test: .venv/bin/nox -s ci",
         "see the stack: .venv/bin/invoke stack.health   stop it: .venv/bin/invoke stack.down",

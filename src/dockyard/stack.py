@@ -255,10 +255,12 @@ def diagnose(client: docker.DockerClient, state: ServiceState, what: str) -> str
     return "\n".join(lines)
 
 
-def down(project: ComposeProject, environ: Mapping[str, str], *, volumes: bool) -> None:
-    """Stop and remove the containers; data volumes stay unless `volumes`."""
-    args = ["down", "--remove-orphans"] + (["--volumes"] if volumes else [])
-    proc.run(project.command(*args), env=project.environ(environ), timeout=180)
+def down(name: str, environ: Mapping[str, str], *, volumes: bool, cwd: Path) -> None:
+    """Stop and remove the project's containers and networks; data volumes stay unless
+    `volumes`. By project name alone, so that neither a broken compose file nor a missing
+    env file stands in the way of stopping what runs."""
+    args = ["docker", "compose", "--project-name", name, "down", "--remove-orphans"]
+    proc.run([*args, *(["--volumes"] if volumes else [])], env=environ, cwd=cwd, timeout=180)
 
 
 def service_states(

@@ -82,10 +82,10 @@ def up(invocation: Invocation, profile: str = "development", dev: bool = False) 
 
 
 def down(invocation: Invocation, volumes: bool = False) -> int:
-    project = default_project(invocation)
-    stack.down(project, invocation.environ, volumes=volumes)
+    config = invocation.config
+    stack.down(config.project, invocation.environ, volumes=volumes, cwd=config.root)
     kept = "data volumes removed" if volumes else "data volumes kept (--volumes removes them)"
-    invocation.console.print(f"stack {project.name} is down; {kept}")
+    invocation.console.print(f"stack {config.project} is down; {kept}")
     return ExitCode.OK
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -68,11 +67,7 @@ def stack_factory(
         yield make
     finally:
         for running in made:
-            # By project name alone, so that a test's broken compose file cannot stop the cleanup.
-            subprocess.run(
-                ["docker", "compose", "--project-name", running.project.name, "down", "--volumes"],
-                cwd=directory, env=ENVIRON, capture_output=True, check=True, timeout=120,
-            )  # fmt: skip
+            stack.down(running.project.name, ENVIRON, volumes=True, cwd=directory)
 
 
 @pytest.fixture
