@@ -25,9 +25,7 @@ def schema(repo_config: Config) -> Schema:
 
 def test_the_shipped_schema_describes_the_reference_service(schema: Schema) -> None:
     assert schema.secrets() == ["POSTGRES_PASSWORD", "REDIS_PASSWORD", "SECRET_KEY"]
-    assert {"APP_ENV", "DATABASE_URL", "REDIS_URL", "APP_PORT"} <= set(
-        schema.variables
-    )
+    assert {"APP_ENV", "DATABASE_URL", "REDIS_URL", "APP_PORT"} <= set(schema.variables)
     assert schema.strict_profiles == ("production",)
     assert all(v.description.endswith(".") for v in schema.variables.values())
 
