@@ -98,9 +98,9 @@ def env_render(c: Context) -> None:
 )
 def image_build(c: Context, base: str = "", no_cache: bool = False) -> None:
     """Build the service's production image, tagged version, git revision and latest."""
-    from dockyard import imagebuild
+    from dockyard import imagecommands
 
-    run(ROOT, imagebuild.build, base=base or None, no_cache=no_cache)
+    run(ROOT, imagecommands.build, base=base or None, no_cache=no_cache)
 
 
 @task(

@@ -1,10 +1,12 @@
-"""The `image` tasks: `image.base` builds the offline base images, `image.scan` inspects one."""
+"""The `image` tasks: `image.build` builds the service's image, `image.base` the offline base
+images, and `image.scan` inspects one."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -119,3 +121,55 @@ def scan(invocation: Invocation, image: str = "", dockerfile: str = "") -> int:
             found = [replace(result, name=f"{target}: {result.name}") for result in found]
         results += found
     return report(invocation, results)
+
+
+def build(invocation: Invocation, base: str | None = None, no_cache: bool = False) -> int:
+    """Build and tag the service's production image; print the tags and its size."""
+    from dockyard.imagebuild import gather, plan_build, run_build
+
+    config = invocation.config
+    console = invocation.console
+    facts = gather(config, invocation.environ, base)
+    plan = plan_build(config, facts, no_cache=no_cache)
+    for warning in plan.warnings:
+        console.print(f"[yellow]warn[/]  {warning}")
+    console.print(
+        f"building {plan.tags[0]} from {config.dockerfile} on {facts.base_image}"
+        + (" (CA bundle as a build secret)" if plan.secrets else "")
+    )
+    result = run_build(plan, invocation.environ, on_line=_progress(invocation))
+    megabytes = result.size_bytes / 1_000_000
+    budget = config.images.size_budget_mb
+    if invocation.as_json:
+        print_json(
+            {
+                "tags": list(plan.tags),
+                "image_id": result.image_id,
+                "size_mb": round(megabytes, 1),
+                "size_budget_mb": budget,
+                "seconds": round(result.seconds, 1),
+                "build_args": plan.build_args,
+                "warnings": list(plan.warnings),
+            }
+        )
+        return 0
+    console.print(f"[green]built[/] {result.image_id[:19]} in {result.seconds:.1f} s")
+    for tag in plan.tags:
+        console.print(f"  {tag}")
+    over = megabytes > budget
+    style = "yellow" if over else "green"
+    console.print(f"size [{style}]{megabytes:.1f} MB[/] (budget {budget} MB)")
+    return 0
+
+
+def _progress(invocation: Invocation) -> Callable[[str], None]:
+    """Print BuildKit's step headers (`#7 [builder 3/6] RUN ...`) and errors, not every line."""
+    from rich.markup import escape
+
+    step = re.compile(r"^#\d+ \[[^\]]+\] |^#\d+ (DONE|CACHED|ERROR)|^ERROR|error:", re.IGNORECASE)
+
+    def show(line: str) -> None:
+        if step.search(line):
+            invocation.console.print(f"[dim]{escape(line[:160])}[/]")
+
+    return show

@@ -303,7 +303,7 @@ def test_the_build_command_tags_the_image_and_reports_its_size(
     """`invoke image.build` end to end, on a copy of the project that is not a git checkout."""
     from dockyard.cli import Invocation
     from dockyard.console import make_console
-    from dockyard.imagebuild import build
+    from dockyard.imagecommands import build
 
     name = f"dyt-command-{RUN_ID}"
     config = replace(repo_config, root=build_context_copy(tmp_path / "project"), image=name)
