@@ -111,6 +111,11 @@ def bench_image() -> None:
 
     name = f"dyb-{uuid.uuid4().hex[:8]}"
     with checkout_copy(image=name) as (root, config):
+        # The same base image as this checkout builds on (the local stand-in when there is one).
+        recorded = REPO / ".dockyard" / "images.env"
+        if recorded.is_file():
+            (root / ".dockyard").mkdir()
+            shutil.copy(recorded, root / ".dockyard" / "images.env")
         plan = plan_build(config, gather(config, ENVIRON), no_cache=True)
         cold = run_build(plan, ENVIRON)
         module = root / "tugboat" / "src" / "tugboat" / "__init__.py"
