@@ -117,6 +117,10 @@ def bench_image() -> None:
             (root / ".dockyard").mkdir()
             shutil.copy(recorded, root / ".dockyard" / "images.env")
         plan = plan_build(config, gather(config, ENVIRON), no_cache=True)
+        # Cold as on a fresh machine: no layers (--no-cache) and no package download caches.
+        # Pruning the cache mounts touches no image, container or volume; they refill on use.
+        prune = ["docker", "builder", "prune", "--force", "--filter", "type=exec.cachemount"]
+        subprocess.run(prune, env=ENVIRON, capture_output=True, check=True)
         cold = run_build(plan, ENVIRON)
         module = root / "tugboat" / "src" / "tugboat" / "__init__.py"
         module.write_text(module.read_text() + "\n# one changed line\n")
@@ -175,8 +179,10 @@ def bench_stack() -> None:
     figure("stack.up on built images to all ready (fresh volumes)", total, "s", "< 20 s",
            total < 20)  # fmt: skip
     lag = noticed - first_200[0] if first_200 else float("nan")
-    figure("readiness noticed after /health/ready first answers 200", lag, "s", "< 1 s",
-           lag < 1)  # fmt: skip
+    # The wait probes every 0.2 s and the watcher every 0.02 s; a value at or below zero means
+    # the wait saw readiness on the same answer as the watcher.
+    figure("readiness noticed after /health/ready first answers 200", max(lag, 0.0), "s",
+           "< 1 s", lag < 1, raw_s=round(lag, 3))  # fmt: skip
 
 
 def bench_bootstrap() -> None:
