@@ -8,13 +8,16 @@ else the official ones; an image that is not on the engine fails the test with t
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import secrets
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -353,3 +356,24 @@ def start_app(backing: Backing, image: str, **environment: str) -> App:
 
     wait_for("the service answering /health/live", live, timeout=30)
     return app
+
+
+@contextmanager
+def captured_logs(environ: Mapping[str, str]) -> Iterator[io.StringIO]:
+    """The service's logging configured for `environ`, writing to a string; the root logger's
+    handlers and level are restored afterwards."""
+    from tugboat.jsonlog import configure_logging
+    from tugboat.settings import load_settings
+
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level)
+    stream = io.StringIO()
+    configure_logging(load_settings(environ), stream)
+    try:
+        yield stream
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in before[0]:
+            root.addHandler(handler)
+        root.setLevel(before[1])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import secrets
 import time
 from collections.abc import Iterator
@@ -15,8 +14,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tugboat.app import create_app, services_of
-from tugboat.jsonlog import configure_logging
 from tugboat.settings import load_settings
+
+from .support import captured_logs
 
 DB_LOGIN = f"unit-db-{secrets.token_hex(6)}"
 CACHE_LOGIN = f"unit-cache-{secrets.token_hex(6)}"
@@ -30,16 +30,8 @@ ENVIRON = {
 
 @pytest.fixture(scope="module")
 def log_stream() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    before = (list(root.handlers), root.level)
-    stream = io.StringIO()
-    configure_logging(load_settings(ENVIRON), stream)
-    yield stream
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in before[0]:
-        root.addHandler(handler)
-    root.setLevel(before[1])
+    with captured_logs(ENVIRON) as stream:
+        yield stream
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tugboat.jsonlog import JsonFormatter, configure_logging, url_secrets
-from tugboat.settings import load_settings
+from tugboat.jsonlog import JsonFormatter, url_secrets
+
+from .support import captured_logs
 
 # Made per run, so no credential-like literal sits in the tree for the secret scan to flag.
 DB_LOGIN = f"pg-{secrets.token_hex(6)}/with+chars"
@@ -26,16 +27,8 @@ ENVIRON = {
 
 @pytest.fixture
 def stream() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    before = (list(root.handlers), root.level)
-    output = io.StringIO()
-    configure_logging(load_settings(ENVIRON), output)
-    yield output
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in before[0]:
-        root.addHandler(handler)
-    root.setLevel(before[1])
+    with captured_logs(ENVIRON) as output:
+        yield output
 
 
 def lines(stream: io.StringIO) -> list[dict[str, object]]:
