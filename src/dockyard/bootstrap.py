@@ -23,8 +23,6 @@ from dockyard.errors import DockyardError, ExitCode
 from dockyard.results import CheckResult, Status
 
 if TYPE_CHECKING:
-    import docker
-
     from dockyard.console import StepRecord
 
 ENGINE_CHECKS = {"docker engine", "compose", "buildkit"}
@@ -117,24 +115,14 @@ def _write_env_files(config: Config, record: StepRecord, outcome: Outcome) -> No
 def _base_images(invocation: Invocation, record: StepRecord) -> None:
     """Use the configured images when the engine has them or can pull them; otherwise build
     the local stand-ins from Debian packages (the offline path)."""
-    from dockyard.engine import connect
-    from dockyard.images import official_images
-    from dockyard.imagestate import read_overrides
+    from dockyard.imagecommands import build_base_images, unavailable_images
 
-    config = invocation.config
-    wanted = {**official_images(config), **read_overrides(config)}
-    client = connect(invocation.environ)
-    try:
-        missing = [name for name in wanted.values() if not _have_or_pull(client, name)]
-    finally:
-        client.close()
+    missing = unavailable_images(invocation.config, invocation.environ)
     if not missing:
-        record.status, record.detail = "skip", "all present: " + ", ".join(sorted(wanted.values()))
+        record.status, record.detail = "skip", "every image the stack runs is present"
         return
-    from dockyard.imagecommands import build_base_images
-
     invocation.console.print(f"  not available: {', '.join(missing)}; building local stand-ins")
-    done = build_base_images(config, invocation.environ, invocation.console)
+    done = build_base_images(invocation.config, invocation.environ, invocation.console)
     built = [entry["name"] for entry in done.images if entry["built"]]
     record.detail = f"built {len(built)} local image(s), recorded in {done.state_file}"
 
@@ -191,23 +179,6 @@ def _refuse_old_volumes(invocation: Invocation, new_secrets: list[str]) -> None:
             hint="restore the env file those volumes were made with, or delete the volumes "
             "and their data: .venv/bin/invoke stack.down --volumes",
         )
-
-
-def _have_or_pull(client: docker.DockerClient, name: str) -> bool:
-    """True when the engine has `name` or could pull it just now."""
-    from docker.errors import DockerException, ImageNotFound
-
-    try:
-        client.images.get(name)
-    except ImageNotFound:
-        pass
-    else:
-        return True
-    try:
-        client.images.pull(name)
-    except DockerException:
-        return False
-    return True
 
 
 # ------------------------------------------------------------------ report ---

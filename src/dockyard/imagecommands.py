@@ -77,6 +77,32 @@ def build_base_images(
     return BaseImagesReport(images, overrides, str(path.relative_to(config.root)), steps.summary())
 
 
+def unavailable_images(config: Config, environ: Mapping[str, str]) -> list[str]:
+    """The stack's images (the recorded local stand-ins, else the configured official ones)
+    that the engine neither has nor can pull right now."""
+    from docker.errors import DockerException, ImageNotFound
+
+    from dockyard.engine import connect
+    from dockyard.images import official_images
+    from dockyard.imagestate import read_overrides
+
+    wanted = {**official_images(config), **read_overrides(config)}
+    client = connect(environ)
+    missing = []
+    try:
+        for name in sorted(set(wanted.values())):
+            try:
+                client.images.get(name)
+            except ImageNotFound:
+                try:
+                    client.images.pull(name)
+                except DockerException:
+                    missing.append(name)
+    finally:
+        client.close()
+    return missing
+
+
 def base(invocation: Invocation, rebuild: bool = False) -> int:
     """Build the offline base images (see `build_base_images`) and say how the stack uses them."""
     started = time.monotonic()

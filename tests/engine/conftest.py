@@ -28,13 +28,10 @@ if TYPE_CHECKING:
 def stack_ready_images(repo_config: Config, docker_client: docker.DockerClient) -> dict[str, str]:
     """The base images (local stand-ins when no registry has them) and the service image,
     built the way `invoke bootstrap` builds them; both steps skip what is already current."""
-    from dockyard.bootstrap import _have_or_pull
     from dockyard.imagebuild import gather, plan_build, run_build
-    from dockyard.imagecommands import build_base_images
-    from dockyard.images import official_images
+    from dockyard.imagecommands import build_base_images, unavailable_images
 
-    wanted = {**official_images(repo_config), **read_overrides(repo_config)}
-    if not all(_have_or_pull(docker_client, name) for name in wanted.values()):
+    if unavailable_images(repo_config, ENVIRON):
         build_base_images(repo_config, ENVIRON, Console(file=io.StringIO()))
     run_build(plan_build(repo_config, gather(repo_config, ENVIRON)), ENVIRON)
     return read_overrides(repo_config)
