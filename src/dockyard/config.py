@@ -143,6 +143,33 @@ class Hardening:
 
 
 @dataclass(frozen=True)
+class Deploy:
+    """How `invoke deploy` and `invoke rollback` switch versions, and what they keep."""
+
+    # Where deploy state lives (locks, history, instance state, monitors); git-ignored.
+    state_dir: str = ".dockyard"
+    # The port the service listens on inside its containers (the proxy's upstream port).
+    app_port: int = 8000
+    # Images of this many most recent versions per instance are kept for rollback.
+    keep_versions: int = 3
+    # The new version must answer its readiness check within this; the old one serves meanwhile.
+    ready_timeout_seconds: float = 60.0
+    # After the proxy switches, the old containers finish their requests for up to this long.
+    drain_seconds: float = 30.0
+    # Consecutive answers from the new version, through the proxy, that confirm the switch.
+    switch_confirmations: int = 5
+    # The background monitor after a deploy: healthy this long = stable; bounded in time.
+    monitor_settle_seconds: float = 60.0
+    monitor_interval_seconds: float = 2.0
+    monitor_failures: int = 3
+    monitor_max_seconds: float = 600.0
+    # The env variable (in the instance's env file, else the environment) with the webhook URL.
+    webhook_variable: str = "NOTIFY_WEBHOOK_URL"
+    webhook_timeout_seconds: float = 3.0
+    webhook_attempts: int = 3
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything dockyard needs to know about the project it drives."""
 
@@ -171,6 +198,7 @@ class Config:
     doctor: Doctor = field(default_factory=Doctor)
     audit: Audit = field(default_factory=Audit)
     hardening: Hardening = field(default_factory=Hardening)
+    deploy: Deploy = field(default_factory=Deploy)
 
     def path(self, relative: str) -> Path:
         """A project-relative path from the configuration, made absolute."""
@@ -256,6 +284,30 @@ def _check_values(config: Config, problems: list[str]) -> None:
     if not host or not port_text.isdigit():
         problems.append(f"{TABLE}.doctor.tls_probe: expected HOST:PORT, got {doctor.tls_probe!r}")
     _check_hardening(config, problems)
+    _check_deploy(config.deploy, problems)
+
+
+def _check_deploy(deploy: Deploy, problems: list[str]) -> None:
+    path = f"{TABLE}.deploy"
+    if deploy.keep_versions < 2:
+        problems.append(
+            f"{path}.keep_versions: expected at least 2 (the live version and one to roll back "
+            f"to), got {deploy.keep_versions}"
+        )
+    for name in (
+        "ready_timeout_seconds", "drain_seconds", "monitor_settle_seconds",
+        "monitor_interval_seconds", "monitor_max_seconds", "webhook_timeout_seconds",
+    ):  # fmt: skip
+        if getattr(deploy, name) <= 0:
+            problems.append(f"{path}.{name}: expected a positive number of seconds")
+    for name in ("switch_confirmations", "monitor_failures", "webhook_attempts"):
+        if getattr(deploy, name) < 1:
+            problems.append(f"{path}.{name}: expected at least 1, got {getattr(deploy, name)}")
+    if not re.fullmatch(r"[A-Z][A-Z0-9_]*", deploy.webhook_variable):
+        problems.append(
+            f"{path}.webhook_variable: expected an env variable name, "
+            f"got {deploy.webhook_variable!r}"
+        )
 
 
 def _check_hardening(config: Config, problems: list[str]) -> None:

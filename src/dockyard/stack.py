@@ -69,6 +69,7 @@ def project_for(
     *,
     dev: bool = False,
     env_file: Path | None = None,
+    name: str | None = None,
 ) -> ComposeProject:
     """The compose project of the default stack: config's files (plus the development
     override with `dev`), and the profile's env file (or `env_file`, e.g. its example)."""
@@ -88,7 +89,7 @@ def project_for(
     variables = {f"{name.upper()}_PORT": str(port) for name, port in config.ports.items()}
     variables["APP_IMAGE"] = f"{config.image}:latest"
     variables.update(overrides or {})
-    return ComposeProject(config.project, config.root, files, env_file, variables)
+    return ComposeProject(name or config.project, config.root, files, env_file, variables)
 
 
 def validate(project: ComposeProject, environ: Mapping[str, str]) -> list[ServicePlan]:
@@ -184,7 +185,7 @@ def wait_ready(
     shown: dict[str, str] = {}
     while True:
         settled = starter is None or starter.poll() is not None
-        containers = _containers(client, project.name)
+        containers = project_containers(client, project.name)
         states = [assess(plan, containers, settled=settled, since=since) for plan in plans]
         if probe is not None:
             states = _vouch(states, probe)
@@ -268,7 +269,7 @@ def service_states(
 ) -> list[ServiceState]:
     """Every service's current state, for `stack.ps` and `stack.health`."""
     plans = validate(project, environ)
-    containers = _containers(client, project.name)
+    containers = project_containers(client, project.name)
     return [assess(plan, containers) for plan in plans]
 
 
@@ -290,7 +291,7 @@ def save_logs(
     return written
 
 
-def _containers(client: docker.DockerClient, project: str) -> list[ContainerState]:
+def project_containers(client: docker.DockerClient, project: str) -> list[ContainerState]:
     """The project's service containers (not `compose run` one-offs), fully inspected."""
     from docker.errors import DockerException, NotFound
 

@@ -1,0 +1,218 @@
+"""Deploys and rollbacks against the real stack: zero failed requests under load, a version that
+never gets ready, concurrent deploys, kill -9 and SIGTERM midway, data kept, instances apart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import requests
+
+from dockyard import deploycommands, deployhistory, deploylock
+from dockyard.config import Config
+from dockyard.deploy import DeployFailedError
+from dockyard.errors import UnknownNameError
+
+from .deploys import Load, Webhook, World, wait_for
+
+if TYPE_CHECKING:
+    import docker
+
+pytestmark = pytest.mark.engine
+
+
+@pytest.fixture(scope="module")
+def world(
+    repo_config: Config,
+    docker_client: docker.DockerClient,
+    stack_ready_images: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[World]:
+    """Instance "alpha" serving v1, with v2 and a broken version built beside it."""
+    from dockyard.imagebuild import read_version, tag_safe
+
+    made = World.make(repo_config, docker_client, tmp_path_factory.mktemp("deploys"))
+    base = f"{repo_config.image}:{tag_safe(read_version(repo_config))}"
+    try:
+        made.add_version(base, "v1")
+        made.add_version(base, "v2")
+        made.add_version(base, "broken", broken=True)
+        made.add_instance("alpha")
+        deploycommands.deploy(made.invocation(), "alpha", made.versions["v1"])
+        yield made
+    finally:
+        made.remove()
+
+
+def history(world: World, instance: str) -> tuple[deployhistory.Record, ...]:
+    path = Path(world.config.deploy.state_dir) / "history.jsonl"
+    return deployhistory.read(path, instance=instance).records
+
+
+def locks(world: World) -> Path:
+    return Path(world.config.deploy.state_dir) / "locks"
+
+
+def test_a_deploy_under_load_drops_nothing_and_switches_every_request(
+    world: World, docker_client: docker.DockerClient
+) -> None:
+    v1, v2 = world.versions["v1"], world.versions["v2"]
+    assert world.live_version("alpha") == v1
+    row = requests.post(
+        world.url("alpha") + "/api/shipments",
+        json={"name": "kept", "destination": "across deploys"},
+        timeout=5,
+    ).json()
+    with Load(world.url("alpha")) as load:
+        time.sleep(1)
+        began = time.monotonic()
+        deploycommands.deploy(world.invocation(), "alpha", v2)
+        took = time.monotonic() - began
+        time.sleep(1)
+    records = history(world, "alpha")
+    assert load.failures == [], f"{len(load.failures)} of {len(load.results)} failed"
+    assert len(load.results) > 100
+    last = records[-1]
+    assert (last.action, last.version, last.previous, last.result) == (
+        "deploy",
+        v2,
+        v1,
+        "succeeded",
+    )
+    # every request that started once the deploy had returned got the new version
+    assert load.versions_since(began + took) == {v2}
+    assert world.live_version("alpha") == v2
+    assert len(world.app_containers("alpha")) == 1, "the old version's container is gone"
+    # rollback to v1, under load as well; the row written before both is still there
+    with Load(world.url("alpha")) as load:
+        began = time.monotonic()
+        deploycommands.rollback(world.invocation(), "alpha")
+        took = time.monotonic() - began
+        time.sleep(1)
+    assert load.failures == []
+    assert load.versions_since(began + took) == {v1}
+    assert history(world, "alpha")[-1].action == "rollback"
+    kept = requests.get(f"{world.url('alpha')}/api/shipments/{row['id']}", timeout=5)
+    assert kept.status_code == 200
+    assert kept.json()["name"] == "kept"
+
+
+def test_a_version_that_never_gets_ready_is_removed_and_the_old_one_keeps_serving(
+    world: World,
+) -> None:
+    live = world.live_version("alpha")
+    before = world.app_containers("alpha")
+    with Webhook() as webhook, Load(world.url("alpha")) as load:
+        began = time.monotonic()
+        with pytest.raises(DeployFailedError) as failure:
+            deploycommands.deploy(
+                world.invocation(NOTIFY_WEBHOOK_URL=webhook.url), "alpha", world.versions["broken"]
+            )
+        took = time.monotonic() - began
+    message = str(failure.value)
+    assert f"{live} is still serving" in message
+    assert "not ready after 25 s" in message
+    assert "log lines" in message, "the failure shows the new containers' logs"
+    assert took < world.config.deploy.ready_timeout_seconds + 20
+    assert load.failures == []
+    assert load.versions_since(0) == {live}
+    assert world.app_containers("alpha") == before
+    last = history(world, "alpha")[-1]
+    assert (last.version, last.result) == (world.versions["broken"], "failed")
+    assert "not ready" in last.reason
+    assert webhook.bodies, "the failure was notified"
+    assert webhook.bodies[-1]["dockyard"]["result"] == "failed"
+    assert "/services/T000" not in world.output.getvalue(), "the webhook's secret path is not shown"
+    assert not list(locks(world).glob("*.lock")), "the lock is released after a failure"
+
+
+def test_rollback_to_an_unknown_version_changes_nothing(world: World) -> None:
+    live = world.live_version("alpha")
+    count = len(history(world, "alpha"))
+    with pytest.raises(UnknownNameError) as failure:
+        deploycommands.rollback(world.invocation(), "alpha", "no-such-version")
+    assert "retained versions" in str(failure.value)
+    assert world.versions["v1"] in str(failure.value)
+    assert world.live_version("alpha") == live
+    assert len(history(world, "alpha")) == count
+
+
+def test_two_deploys_at_once_one_runs_and_the_other_names_the_holder(world: World) -> None:
+    target = (
+        world.versions["v2"]
+        if world.live_version("alpha") != world.versions["v2"]
+        else world.versions["v1"]
+    )
+    first = world.driver("deploy", "alpha", target)
+    wait_for(lambda: any(locks(world).glob("alpha.lock")), 30, "the first deploy's lock")
+    second = world.driver("deploy", "alpha", target)
+    said, _ = second.communicate(timeout=60)
+    assert second.returncode != 0
+    assert "alpha" in said
+    assert f"pid {first.pid}" in said, said
+    out, _ = first.communicate(timeout=120)
+    assert first.returncode == 0, out
+    assert world.live_version("alpha") == target
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "kill-9"])
+def test_a_deploy_stopped_midway_leaves_the_old_version_serving(
+    world: World, how: signal.Signals
+) -> None:
+    live = world.live_version("alpha")
+    serving = world.app_containers("alpha")
+    stopped = world.driver("deploy", "alpha", world.versions["broken"])
+    wait_for(lambda: len(world.app_containers("alpha")) > len(serving), 60, "the new container")
+    os.kill(stopped.pid, how)
+    out, _ = stopped.communicate(timeout=60)
+    assert world.live_version("alpha") == live
+    if how is signal.SIGTERM:
+        assert stopped.returncode == 130, out
+        assert not list(locks(world).glob("alpha.lock")), "released on SIGTERM"
+        assert world.app_containers("alpha") == serving, "the new container was removed"
+        assert history(world, "alpha")[-1].result == "interrupted"
+        return
+    holder = deploylock.read(locks(world), "alpha")
+    assert holder is not None
+    assert holder.pid == stopped.pid
+    # the next deploy reports the stale lock, clears it, removes the orphan and succeeds
+    target = world.versions["v1"] if live != world.versions["v1"] else world.versions["v2"]
+    deploycommands.deploy(world.invocation(), "alpha", target)
+    assert "stale" in world.output.getvalue()
+    assert world.live_version("alpha") == target
+    assert len(world.app_containers("alpha")) == 1, world.app_containers("alpha")
+    assert any("stale" in note for note in history(world, "alpha")[-1].notes)
+
+
+def test_two_instances_share_no_volumes_networks_or_ports(
+    world: World, docker_client: docker.DockerClient
+) -> None:
+    world.add_instance("beta")
+    deploycommands.deploy(world.invocation(), "beta", world.versions["v2"])
+    assert world.live_version("beta") == world.versions["v2"]
+    assert world.url("beta") != world.url("alpha")
+
+    def owned(kind: str, instance: str) -> set[str]:
+        label = f"com.docker.compose.project={world.project_name(instance)}"
+        if kind == "volumes":
+            return {str(v.name) for v in docker_client.volumes.list(filters={"label": label})}
+        return {str(n.name) for n in docker_client.networks.list(filters={"label": label})}
+
+    for kind in ("volumes", "networks"):
+        alpha, beta = owned(kind, "alpha"), owned(kind, "beta")
+        assert alpha
+        assert beta
+        assert not alpha & beta
+    # a row in one is not in the other
+    row = requests.post(
+        world.url("beta") + "/api/shipments",
+        json={"name": "only beta", "destination": "b"},
+        timeout=5,
+    ).json()
+    other = requests.get(f"{world.url('alpha')}/api/shipments/{row['id']}", timeout=5)
+    assert other.status_code == 404 or other.json()["name"] != "only beta"
