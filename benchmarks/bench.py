@@ -1,6 +1,6 @@
 """dockyard's performance figures (`nox -s bench`), each compared with a baseline from the same run.
 
-    python benchmarks/bench.py [list image stack bootstrap ...]
+    python benchmarks/bench.py [list image stack bootstrap deploy ...]
 
 Every figure is printed with its target; the JSON lands in reports/bench.json. Builds and
 stacks run in temporary copies of the checkout, under names of their own, and are removed
@@ -47,9 +47,21 @@ def figure(name: str, value: float, unit: str, target: str, ok: bool, **extra: A
 
 
 def timed(command: list[str], cwd: Path = REPO, env: dict[str, str] | None = None) -> float:
+    return timed_output(command, cwd, env)[0]
+
+
+def timed_output(
+    command: list[str], cwd: Path = REPO, env: dict[str, str] | None = None
+) -> tuple[float, str]:
+    """Seconds `command` took, and its standard output."""
     started = time.monotonic()
-    subprocess.run(command, cwd=cwd, env=env or ENVIRON, check=True, capture_output=True)
-    return time.monotonic() - started
+    done = subprocess.run(command, cwd=cwd, env=env or ENVIRON, capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    if done.returncode != 0:
+        said = (done.stdout + done.stderr).strip().splitlines()[-15:]
+        shown = " ".join(command)
+        raise SystemExit(f"`{shown}` exited with {done.returncode}:\n" + "\n".join(said))
+    return time.monotonic() - started, done.stdout
 
 
 def median_of(runs: int, command: list[str]) -> float:
@@ -215,6 +227,146 @@ def bench_bootstrap() -> None:
            "< 0.20", second / first < 0.2, **runs)  # fmt: skip
 
 
+def bench_deploy() -> None:
+    """`invoke deploy` of a new version and `invoke rollback`, each under a steady load through
+    the instance's proxy: wall time, and requests sent and failed meanwhile."""
+    name = f"dyb{uuid.uuid4().hex[:6]}"
+    port = _free_port()
+    with checkout_copy(project=name) as (root, config):
+        from dockyard.imagestate import STATE_FILE
+
+        if (REPO / STATE_FILE).is_file():  # the local base images, when there is no registry
+            (root / STATE_FILE).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / STATE_FILE, root / STATE_FILE)
+        (root / "env" / "instances" / "bench.toml").write_text(
+            f'profile = "testing"\nport = {port}\nreplicas = 1\nworker_replicas = 1\n'
+        )
+        invoke = [str(BIN / "invoke")]
+        base = f"{config.image}:{_version_tag(config)}"
+        tags = [f"{name}-v1", f"{name}-v2"]
+        for tag in tags:
+            _build_version(base, f"{config.image}:{tag}", tag)
+        try:
+            subprocess.run([*invoke, "env.init", "--profile", "testing"], cwd=root, env=ENVIRON,
+                           check=True, capture_output=True)  # fmt: skip
+            timed([*invoke, "deploy", "--instance", "bench", "--image", tags[0]], cwd=root)
+            url = f"http://127.0.0.1:{port}/version"
+            with _Load(url) as load:
+                time.sleep(1)
+                deploy, said = timed_output(
+                    [*invoke, "deploy", "--instance", "bench", "--image", tags[1], "--json"],
+                    cwd=root,
+                )
+                deploy_steps = json.loads(said)["steps"]
+                time.sleep(1)
+            with _Load(url) as back:
+                time.sleep(1)
+                rollback, said = timed_output(
+                    [*invoke, "rollback", "--instance", "bench", "--json"], cwd=root
+                )
+                rollback_steps = json.loads(said)["steps"]
+                time.sleep(1)
+            served = requests.get(url, timeout=5).json()["version"]
+        finally:
+            subprocess.run([*invoke, "deploy.monitors", "--stop", "bench"], cwd=root,
+                           env=ENVIRON, capture_output=True, check=False)  # fmt: skip
+            subprocess.run(["docker", "compose", "--project-name", f"{name}-bench", "down",
+                            "--volumes", "--remove-orphans"], env=ENVIRON, capture_output=True,
+                           check=False)  # fmt: skip
+            remove_images(*(f"{config.image}:{tag}" for tag in tags))
+    figure("deploy of a new version under load (invoke deploy)", deploy, "s", "< 30 s",
+           deploy < 30 and served == tags[0], steps=deploy_steps)  # fmt: skip
+    figure("failed requests during the deploy", load.failed, "req",
+           f"0 of {load.sent}; {load.retried} resent on a new connection",
+           load.failed == 0 and load.sent > 0, errors=load.errors[:5],
+           retried_on_new_connection=load.retried)  # fmt: skip
+    figure("rollback to the previous version under load", rollback, "s", "< 15 s",
+           rollback < 15, steps=rollback_steps)  # fmt: skip
+    figure("failed requests during the rollback", back.failed, "req",
+           f"0 of {back.sent}; {back.retried} resent on a new connection",
+           back.failed == 0 and back.sent > 0, errors=back.errors[:5],
+           retried_on_new_connection=back.retried)  # fmt: skip
+
+
+def _version_tag(config: Config) -> str:
+    from dockyard.imagebuild import read_version, tag_safe
+
+    return tag_safe(read_version(config))
+
+
+def _build_version(base: str, tag: str, version: str) -> None:
+    """The service image again, answering `/version` with `version`: a new release, cheaply."""
+    dockerfile = (f"FROM {base}\nENV APP_VERSION={version}\n"
+                  f'LABEL org.opencontainers.image.version="{version}"\n')  # fmt: skip
+    subprocess.run(["docker", "build", "--quiet", "--tag", tag, "-"], input=dockerfile,
+                   text=True, env=ENVIRON, check=True, capture_output=True)  # fmt: skip
+
+
+class _Load:
+    """Four keep-alive clients requesting `url` every 10 ms, counting what failed."""
+
+    def __init__(self, url: str, clients: int = 4) -> None:
+        self.url, self.sent, self.failed, self.retried = url, 0, 0, 0
+        self.errors: list[str] = []
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(clients)]
+
+    def __enter__(self) -> _Load:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=10)
+
+    def _run(self) -> None:
+        with requests.Session() as http:
+            while not self.stop.is_set():
+                error = None
+                try:
+                    answer = self._get(http)
+                    if answer.status_code != 200:
+                        error = f"HTTP {answer.status_code}: {answer.text[:200]}"
+                except requests.RequestException as failure:
+                    error = f"{type(failure).__name__}: {failure}"
+                with self.lock:
+                    self.sent += 1
+                    if error is not None:
+                        self.failed += 1
+                        self.errors.append(f"{time.strftime('%H:%M:%S')} {error}")
+                time.sleep(0.01)
+
+    def _get(self, http: requests.Session) -> requests.Response:
+        """GET, sent once more on a new connection when a keep-alive connection was closed
+        unanswered (as nginx's graceful reload closes idle ones), as browsers and curl do."""
+        try:
+            return http.get(self.url, timeout=10)
+        except requests.ConnectionError as error:
+            if not _closed_unanswered(error):
+                raise
+        with self.lock:
+            self.retried += 1
+        return http.get(self.url, timeout=10)
+
+
+def _closed_unanswered(error: BaseException) -> bool:
+    """A keep-alive connection the server closed as the request went out (RFC 9112 9.3.1):
+    nothing was processed, and clients such as browsers, curl and Go retry it once."""
+    import http.client
+
+    pending: list[object] = [error]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, http.client.RemoteDisconnected):
+            return True
+        if isinstance(item, BaseException):
+            pending.extend(item.args)
+    return False
+
+
 def _watch(url: str, first_200: list[float], stop: threading.Event) -> None:
     """Poll `url` every 20 ms until it first answers 200 (bounded by `stop`)."""
     with requests.Session() as http:
@@ -241,6 +393,7 @@ BENCHES: dict[str, Callable[[], None]] = {
     "image": bench_image,
     "stack": bench_stack,
     "bootstrap": bench_bootstrap,
+    "deploy": bench_deploy,
 }
 
 

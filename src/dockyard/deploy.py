@@ -156,6 +156,7 @@ class Switch:
         self.ready_timeout = ready_timeout
         self.services = target.config.services
         self.port = target.config.deploy.app_port
+        self._proxy_networks: frozenset[str] | None = None  # the networks the proxy is on
 
     # ---------------------------------------------------------------- the whole switch ---
 
@@ -201,13 +202,34 @@ class Switch:
             raise
         _write_serving(self.target, Serving(version, tuple(new), _now()))
         with self._step(outcome, "drain"):
-            self._stop(list(serving.containers), self.target.config.deploy.drain_seconds)
-        with self._step(outcome, "workers"):
-            self._compose(
-                project, "up", "--detach", "--no-deps", "--no-build", self.services.worker
-            )
+            self._drain(project, list(serving.containers), outcome)
         outcome.finished = time.monotonic()
         return outcome
+
+    def _drain(self, project: ComposeProject, old: list[str], outcome: Outcome) -> None:
+        """The old containers finish their requests and stop while the workers move to the new
+        version (compose recreates them) in the background."""
+        with tempfile.TemporaryFile("w+", prefix="dockyard-compose-") as output:
+            workers = proc.spawn(
+                project.command("up", "--detach", "--no-deps", "--no-build", self.services.worker),
+                env=project.environ(self.environ),
+                output=output,
+            )
+            try:
+                self._stop(old, self.target.config.deploy.drain_seconds)
+                code = workers.wait(timeout=self.ready_timeout + 60)
+            finally:
+                if workers.poll() is None:
+                    workers.kill()
+                    workers.wait()
+            if code != 0:
+                output.seek(0)
+                said = output.read().strip().splitlines()[-5:]
+                outcome.notes.append(
+                    f"the workers did not move to {outcome.version} (compose exited {code}): "
+                    + " / ".join(said)
+                )
+                self.console.print(f"  [yellow]warning: {outcome.notes[-1]}[/yellow]")
 
     def _first_deploy(self, version: str, image: str, serving: Serving | None) -> Outcome:
         """Nothing serves yet: bring the whole instance up on this version."""
@@ -441,8 +463,12 @@ class Switch:
         from dockyard.compose import container_state
 
         attrs = self.client.api.inspect_container(name)
-        proxy = self._proxy()
-        shared = set(proxy.attrs["NetworkSettings"]["Networks"]) if proxy else set()
+        if self._proxy_networks is None:
+            proxy = self._proxy()
+            self._proxy_networks = (
+                frozenset(proxy.attrs["NetworkSettings"]["Networks"]) if proxy else frozenset()
+            )
+        shared = self._proxy_networks
         networks = attrs.get("NetworkSettings", {}).get("Networks") or {}
         address = next((n.get("IPAddress", "") for key, n in networks.items() if key in shared), "")
         return container_state(attrs), address

@@ -11,6 +11,7 @@ import getpass
 import json
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -108,7 +109,9 @@ def rollback(
     retained = [v for v in deployed[: config.deploy.keep_versions] if _has_image(client, config, v)]
     current = deployhistory.current_version(records, found.id)
     version = rollback_target(deployed, current, to, retained)
-    outcome = _guarded(invocation, found, "rollback", version, migrate=False, force=force)
+    outcome = _guarded(
+        invocation, found, "rollback", version, migrate=False, force=force, client=client
+    )
     _report(invocation, found, outcome)
     return 0
 
@@ -201,7 +204,11 @@ def status(invocation: Invocation, instance: str | None = None) -> int:
     from dockyard.deploy import read_serving
 
     config = invocation.config
-    chosen = [instances.load_instance(config, instance)] if instance else instances.load_all(config)
+    chosen = (
+        [instances.load_instance(config, instance)]
+        if instance is not None
+        else instances.load_all(config)
+    )
     rows = []
     for found in chosen:
         serving = read_serving(target_for(config, found))
@@ -268,13 +275,14 @@ def _guarded(
     *,
     migrate: bool,
     force: bool,
+    client: docker.DockerClient | None = None,
 ) -> Outcome:
     """Lock, switch, record, notify, monitor, prune; the lock goes on every path out."""
     config = invocation.config
     places = Places.of(config)
     user = invocation.environ.get("USER") or getpass.getuser()
     holder = deploylock.current_holder(found.id, f"{action} {version}", user=user)
-    client = _client(invocation)
+    client = client or _client(invocation)
     target = target_for(config, found)
     restore = with_signals_as_interrupts()
     try:
@@ -344,10 +352,17 @@ def _switch_and_record(
             notes=tuple(notes),
         )  # fmt: skip
         deployhistory.append(places.history, record)
-        _notify(invocation, found, record)
+        timings: dict[str, Callable[[], None]] = {
+            "notify": lambda: _notify(invocation, found, record)
+        }
         if result == "succeeded":
-            _start_monitor(invocation, found, target, version)
-            _prune(invocation, client)
+            timings["monitor"] = lambda: _start_monitor(invocation, found, target, version)
+            timings["prune"] = lambda: _prune(invocation, client)
+        for name, step in timings.items():
+            began_step = time.monotonic()
+            step()
+            if result == "succeeded":
+                outcome.steps[name] = round(time.monotonic() - began_step, 2)
     return outcome
 
 

@@ -33,16 +33,16 @@ REPO = Path(__file__).resolve().parents[2]
 DRIVER = Path(__file__).with_name("deploy_driver.py")
 
 
-def build_version(base: str, tag: str, version: str, *, broken: bool = False) -> None:
-    """An image of the service that answers `/version` with `version`; `broken` never gets
-    ready (its process listens nowhere)."""
+def build_version(base: str, tag: str, version: str, *, command: str | None = None) -> None:
+    """An image of the service that answers `/version` with `version`, or runs `command`
+    instead of the service (a JSON array: `["sleep", "3600"]` never gets ready)."""
     lines = [
         f"FROM {base}",
         f"ENV APP_VERSION={version}",
         f'LABEL org.opencontainers.image.version="{version}"',
     ]
-    if broken:
-        lines.append('CMD ["sleep", "3600"]')
+    if command is not None:
+        lines.append(f"CMD {command}")
     subprocess.run(
         ["docker", "build", "--quiet", "--tag", tag, "-"],
         input="\n".join(lines) + "\n",
@@ -99,9 +99,9 @@ class World:
         ensure_profile(config, PROFILE)
         return cls(config, client, directory)
 
-    def add_version(self, base: str, name: str, *, broken: bool = False) -> str:
+    def add_version(self, base: str, name: str, *, command: str | None = None) -> str:
         tag = f"{self.config.project}-{name}"
-        build_version(base, f"{self.config.image}:{tag}", tag, broken=broken)
+        build_version(base, f"{self.config.image}:{tag}", tag, command=command)
         self.versions[name] = tag
         return tag
 
@@ -165,6 +165,7 @@ class Load:
     url: str
     clients: int = 4
     results: list[tuple[float, str]] = field(default_factory=list)  # (start, version or error)
+    retried: int = 0  # requests sent again after a keep-alive connection closed unanswered
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -186,7 +187,7 @@ class Load:
             while not self._stop.is_set():
                 began = time.monotonic()
                 try:
-                    answer = http.get(self.url + "/version", timeout=10)
+                    answer = self._get(http)
                     got = (
                         str(answer.json()["version"])
                         if answer.status_code == 200
@@ -198,12 +199,37 @@ class Load:
                     self.results.append((began, got))
                 time.sleep(0.01)
 
+    def _get(self, http: requests.Session) -> requests.Response:
+        try:
+            return http.get(self.url + "/version", timeout=10)
+        except requests.ConnectionError as error:
+            if not closed_unanswered(error):
+                raise
+        with self._lock:
+            self.retried += 1
+        return http.get(self.url + "/version", timeout=10)
+
     @property
     def failures(self) -> list[str]:
         return [got for _, got in self.results if got.startswith("error")]
 
     def versions_since(self, moment: float) -> set[str]:
         return {got for began, got in self.results if began >= moment}
+
+
+def closed_unanswered(error: BaseException) -> bool:
+    """A keep-alive connection the server closed as the request went out (RFC 9112 9.3.1):
+    nothing was processed, and clients such as browsers, curl and Go retry it once."""
+    import http.client
+
+    pending: list[object] = [error]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, http.client.RemoteDisconnected):
+            return True
+        if isinstance(item, BaseException):
+            pending.extend(item.args)
+    return False
 
 
 class Webhook:

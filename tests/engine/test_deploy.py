@@ -41,7 +41,8 @@ def world(
     try:
         made.add_version(base, "v1")
         made.add_version(base, "v2")
-        made.add_version(base, "broken", broken=True)
+        made.add_version(base, "broken", command='["sleep", "3600"]')
+        made.add_version(base, "crashing", command='["false"]')
         made.add_instance("alpha")
         deploycommands.deploy(made.invocation(), "alpha", made.versions["v1"])
         yield made
@@ -216,3 +217,21 @@ def test_two_instances_share_no_volumes_networks_or_ports(
     ).json()
     other = requests.get(f"{world.url('alpha')}/api/shipments/{row['id']}", timeout=5)
     assert other.status_code == 404 or other.json()["name"] != "only beta"
+
+
+def test_deploy_all_stops_at_a_failure_unless_told_to_keep_going(world: World) -> None:
+    if not (Path(world.config.instances_dir) / "beta.toml").exists():
+        world.add_instance("beta")
+        deploycommands.deploy(world.invocation(), "beta", world.versions["v2"])
+    live = {name: world.live_version(name) for name in ("alpha", "beta")}
+    crashing = world.versions["crashing"]
+    started = len(world.output.getvalue())
+    assert deploycommands.deploy_all(world.invocation(), crashing) == 1
+    table = world.output.getvalue()[started:]
+    assert "skipped" in table, "beta was not attempted after alpha failed"
+    reason = history(world, "alpha")[-1].reason
+    assert "exited with code 1" in reason or "is restarting" in reason, reason
+    assert [r.version for r in history(world, "beta")].count(crashing) == 0
+    assert deploycommands.deploy_all(world.invocation(), crashing, keep_going=True) == 1
+    assert [r.result for r in history(world, "beta") if r.version == crashing] == ["failed"]
+    assert {name: world.live_version(name) for name in ("alpha", "beta")} == live
