@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 POLL_SECONDS = 0.2
 PROBE_TIMEOUT = 1.0
+RELOAD_SECONDS = 10.0
 UNDO_SETTLE_SECONDS = 1.0  # for the engine to finish a create that was under way
 
 
@@ -361,8 +362,27 @@ class Switch:
             said = tested.output if isinstance(tested.output, bytes) else b"".join(tested.output)
             output = said.decode(errors="replace").strip()
             raise DeployFailedError(f"the proxy rejected the new upstream: {output}")
+        before = _accepting_workers(proxy)
         proxy.kill(signal="SIGHUP")
+        self._await_reload(proxy, before)
         self._confirm(expect)
+
+    def _await_reload(self, proxy: Container, before: set[str]) -> None:
+        """Until every nginx worker of the old configuration has stopped taking connections
+        (its title says "shutting down") and new ones have: from then on, every new connection
+        sees the new upstream."""
+        deadline = time.monotonic() + RELOAD_SECONDS
+        while True:
+            now = _accepting_workers(proxy)
+            if now and not now & before:
+                return
+            if time.monotonic() >= deadline:
+                raise DeployFailedError(
+                    f"the proxy did not reload within {RELOAD_SECONDS:.0f} s "
+                    f"(workers taking connections: {sorted(now)}, before: {sorted(before)})",
+                    hint=f"`invoke stack.logs {self.services.proxy}` shows nginx's reason",
+                )
+            time.sleep(0.05)
 
     def _confirm(self, expect: str | None) -> None:
         import requests
@@ -477,6 +497,19 @@ class Switch:
         states = tuple(self._inspect(name)[0] for name in names)
         service = ServiceState(self.services.app, Verdict.FAILED, why, states)
         return stack.diagnose(self.client, service, "did not become ready").rsplit("\n", 1)[0]
+
+
+def _accepting_workers(proxy: Container) -> set[str]:
+    """PIDs of the nginx worker processes that take new connections (the engine's `top`, so
+    the image needs no `ps`)."""
+    listing = proxy.top()
+    titles = listing["Titles"]
+    pid, command = titles.index("PID"), titles.index("CMD")
+    return {
+        row[pid]
+        for row in listing["Processes"]
+        if row[command].startswith("nginx: worker process") and "shutting down" not in row[command]
+    }
 
 
 def _answers(http: requests.Session, url: str) -> tuple[bool, str]:

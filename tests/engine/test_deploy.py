@@ -3,6 +3,7 @@ never gets ready, concurrent deploys, kill -9 and SIGTERM midway, data kept, ins
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
-from dockyard import deploycommands, deployhistory, deploylock
+from dockyard import deploycommands, deployhistory, deploylock, monitor
 from dockyard.config import Config
 from dockyard.deploy import DeployFailedError
 from dockyard.errors import UnknownNameError
@@ -24,6 +25,28 @@ if TYPE_CHECKING:
     import docker
 
 pytestmark = pytest.mark.engine
+
+# A version that gets ready and answers /version, but fails every write: the smoke test after
+# the switch catches it.
+NO_WRITES = """
+import http.server, json, os
+class Handler(http.server.BaseHTTPRequestHandler):
+    def answer(self, code, body):
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def do_GET(self):
+        if self.path == "/version":
+            self.answer(200, {"version": os.environ["APP_VERSION"]})
+        else:
+            self.answer(200, {"status": "ready"})
+    def do_POST(self):
+        self.answer(500, {"error": "writes are broken in this version"})
+http.server.ThreadingHTTPServer(("0.0.0.0", 8000), Handler).serve_forever()
+"""
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +66,7 @@ def world(
         made.add_version(base, "v2")
         made.add_version(base, "broken", command='["sleep", "3600"]')
         made.add_version(base, "crashing", command='["false"]')
+        made.add_version(base, "no-writes", command=json.dumps(["python", "-c", NO_WRITES]))
         made.add_instance("alpha")
         deploycommands.deploy(made.invocation(), "alpha", made.versions["v1"])
         yield made
@@ -89,6 +113,8 @@ def test_a_deploy_under_load_drops_nothing_and_switches_every_request(
     assert load.versions_since(began + took) == {v2}
     assert world.live_version("alpha") == v2
     assert len(world.app_containers("alpha")) == 1, "the old version's container is gone"
+    watched = monitor.wait(Path(world.config.deploy.state_dir) / "monitors", "alpha", timeout=30)
+    assert (watched.state, watched.version) == ("stable", v2)
     # rollback to v1, under load as well; the row written before both is still there
     with Load(world.url("alpha")) as load:
         began = time.monotonic()
@@ -235,3 +261,19 @@ def test_deploy_all_stops_at_a_failure_unless_told_to_keep_going(world: World) -
     assert deploycommands.deploy_all(world.invocation(), crashing, keep_going=True) == 1
     assert [r.result for r in history(world, "beta") if r.version == crashing] == ["failed"]
     assert {name: world.live_version(name) for name in ("alpha", "beta")} == live
+
+
+def test_a_version_that_fails_the_check_after_the_switch_is_switched_back(world: World) -> None:
+    live = world.live_version("alpha")
+    before = world.app_containers("alpha")
+    with Load(world.url("alpha")) as load:
+        with pytest.raises(DeployFailedError) as failure:
+            deploycommands.deploy(world.invocation(), "alpha", world.versions["no-writes"])
+        returned = time.monotonic()
+        time.sleep(1)
+    assert "expected HTTP 201, got 500" in str(failure.value)
+    assert f"{live} is still serving" in str(failure.value)
+    assert load.failures == []
+    assert load.versions_since(returned) == {live}
+    assert world.app_containers("alpha") == before
+    assert history(world, "alpha")[-1].result == "failed"
