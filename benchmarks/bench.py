@@ -1,6 +1,6 @@
 """dockyard's performance figures (`nox -s bench`), each compared with a baseline from the same run.
 
-    python benchmarks/bench.py [list image stack bootstrap deploy ...]
+    python benchmarks/bench.py [list lint image stack bootstrap deploy ...]
 
 Every figure is printed with its target; the JSON lands in reports/bench.json. Builds and
 stacks run in temporary copies of the checkout, under names of their own, and are removed
@@ -31,6 +31,7 @@ from rich.console import Console
 
 from dockyard.cli import toolchain_environ
 from dockyard.config import Config, load_config
+from dockyard.health import closed_unanswered
 
 REPO = Path(__file__).resolve().parent.parent
 ENVIRON = toolchain_environ(os.environ)
@@ -345,26 +346,11 @@ class _Load:
         try:
             return http.get(self.url, timeout=10)
         except requests.ConnectionError as error:
-            if not _closed_unanswered(error):
+            if not closed_unanswered(error):
                 raise
         with self.lock:
             self.retried += 1
         return http.get(self.url, timeout=10)
-
-
-def _closed_unanswered(error: BaseException) -> bool:
-    """A keep-alive connection the server closed as the request went out (RFC 9112 9.3.1):
-    nothing was processed, and clients such as browsers, curl and Go retry it once."""
-    import http.client
-
-    pending: list[object] = [error]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, http.client.RemoteDisconnected):
-            return True
-        if isinstance(item, BaseException):
-            pending.extend(item.args)
-    return False
 
 
 def _watch(url: str, first_200: list[float], stop: threading.Event) -> None:
@@ -388,8 +374,18 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def bench_lint() -> None:
+    """`nox -s lint` with nothing changed against a cold one (no environment, empty uv cache)."""
+    from lint_bench import TARGET, measure_lint
+
+    timing = measure_lint(ENVIRON)
+    figure("nox -s lint warm (nothing changed) / cold", timing.ratio, "x", f"< {TARGET}",
+           timing.ratio < TARGET, **timing.summary())  # fmt: skip
+
+
 BENCHES: dict[str, Callable[[], None]] = {
     "list": bench_list,
+    "lint": bench_lint,
     "image": bench_image,
     "stack": bench_stack,
     "bootstrap": bench_bootstrap,

@@ -13,7 +13,6 @@ An instance with nothing running yet is simply brought up.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -34,6 +33,7 @@ from dockyard.deployplan import (
     started_by_deploy,
 )
 from dockyard.errors import DockyardError, UnknownNameError
+from dockyard.files import replace_atomically
 
 if TYPE_CHECKING:
     import docker
@@ -115,23 +115,8 @@ def read_serving(target: Target) -> Serving | None:
         ) from None
 
 
-def _write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(temporary).chmod(mode)
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _write_serving(target: Target, serving: Serving) -> None:
-    _write_atomic(target.runtime_dir / "serving.json", serving.to_json() + "\n")
+    replace_atomically(target.runtime_dir / "serving.json", serving.to_json() + "\n")
 
 
 def _now() -> str:
@@ -236,7 +221,7 @@ class Switch:
         """Nothing serves yet: bring the whole instance up on this version."""
         outcome = Outcome(version, serving.version if serving else None, first_deploy=True)
         project = self.target.with_image(image)
-        _write_atomic(
+        replace_atomically(
             self.target.upstream_dir / "upstream.conf",
             render_upstream([self.services.app], self.port),
         )
@@ -351,14 +336,14 @@ class Switch:
         confirm through the proxy that the expected version answers."""
         upstream = self.target.upstream_dir / "upstream.conf"
         previous = upstream.read_text(encoding="utf-8") if upstream.exists() else None
-        _write_atomic(upstream, render_upstream(names, self.port))
+        replace_atomically(upstream, render_upstream(names, self.port))
         proxy = self._proxy()
         if proxy is None:
             raise DeployFailedError(f"the proxy of {self.target.project.name} is not running")
         tested = proxy.exec_run(["nginx", "-t", "-q"])
         if tested.exit_code != 0:
             if previous is not None:
-                _write_atomic(upstream, previous)
+                replace_atomically(upstream, previous)
             said = tested.output if isinstance(tested.output, bytes) else b"".join(tested.output)
             output = said.decode(errors="replace").strip()
             raise DeployFailedError(f"the proxy rejected the new upstream: {output}")

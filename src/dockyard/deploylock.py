@@ -31,6 +31,7 @@ from types import FrameType
 from typing import Any
 
 from dockyard.errors import DockyardError, ExitCode
+from dockyard.files import sync_directory
 
 LOCK_MODE = 0o644
 DIRECTORY_MODE = 0o755
@@ -507,7 +508,7 @@ def _create(path: Path, holder: Holder) -> None:
             hint=f"check the free space and permissions of {path.parent}",
         ) from None
     os.close(descriptor)
-    _sync_directory(path.parent)
+    sync_directory(path.parent)
 
 
 def _remove(path: Path) -> None:
@@ -518,16 +519,7 @@ def _remove(path: Path) -> None:
             f"{path}: cannot remove the deploy lock: {error.strerror}",
             hint=f"check that {path.parent} is writable by you",
         ) from None
-    _sync_directory(path.parent)
-
-
-def _sync_directory(directory: Path) -> None:
-    """Make a created or removed lock file durable: flush the directory entry too."""
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    sync_directory(path.parent)
 
 
 @contextlib.contextmanager

@@ -25,6 +25,7 @@ from dockyard.errors import (
     UnknownNameError,
     UnreadableFileError,
 )
+from dockyard.files import sync_directory
 
 NEW_FILE_MODE = 0o600
 MAX_FILE_BYTES = 4 * 1024 * 1024
@@ -157,16 +158,7 @@ def atomic_write(
                 f"{name}: cannot write: {error.strerror}; the file is unchanged"
             ) from None
         raise
-    _sync_directory(path.parent)
-
-
-def _sync_directory(directory: Path) -> None:
-    """Make a rename durable: flush the directory entry too."""
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    sync_directory(path.parent)
 
 
 def file_mode(path: Path) -> int:

@@ -112,3 +112,18 @@ def _json_object(answer: requests.Response) -> Mapping[str, Any]:
     except json.JSONDecodeError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def closed_unanswered(error: BaseException) -> bool:
+    """A keep-alive connection the server closed as the request went out (RFC 9112 9.3.1):
+    nothing was processed, and clients such as browsers, curl and Go retry it once."""
+    import http.client
+
+    pending: list[object] = [error]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, http.client.RemoteDisconnected):
+            return True
+        if isinstance(item, BaseException):
+            pending.extend(item.args)
+    return False

@@ -30,7 +30,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -43,6 +42,7 @@ from types import FrameType
 from typing import Any, Literal, TypeVar
 
 from dockyard.errors import ConfigError, DockyardError, MissingFileError, UnknownNameError
+from dockyard.files import replace_atomically
 from dockyard.monitorpolicy import (
     STABLE,
     WATCHING,
@@ -109,20 +109,6 @@ def files_of(state_dir: Path, instance: str) -> MonitorFiles:
         lock=base.with_suffix(".lock"),
         log=base.with_suffix(".log"),
     )
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` in one step, so a reader sees the old file or the new one."""
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 # --- the lock and the pid --------------------------------------------------------------------
@@ -457,7 +443,7 @@ def _record_stop_reason(files: MonitorFiles, pid: int, reason: str) -> None:
             return
         document["reason"] = reason
         try:
-            _write_atomic(files.status, json.dumps(document, indent=2) + "\n")
+            replace_atomically(files.status, json.dumps(document, indent=2) + "\n", mode=0o600)
         except OSError as error:
             raise DockyardError(
                 f"{files.status}: the monitor stopped, but its status cannot be updated: "
@@ -726,7 +712,7 @@ class _Run:
     def record(self, watch: Watch, *, state: str | None = None, reason: str | None = None) -> None:
         files = files_of(self.target.state_dir, self.target.instance)
         text = json.dumps(self.document(watch, state=state, reason=reason), indent=2) + "\n"
-        _write_atomic(files.status, text)
+        replace_atomically(files.status, text, mode=0o600)
 
 
 def check(url: str, timeout: float) -> Observation:
@@ -792,7 +778,7 @@ def serve(target: Target, policy: Policy) -> int:
     try:
         stopping = _Stopping()
         stopping.install()
-        _write_atomic(files.pid, f"{os.getpid()}\n")
+        replace_atomically(files.pid, f"{os.getpid()}\n", mode=0o600)
         try:
             log.info(
                 "watching %s for %s version %s (%s)",

@@ -23,6 +23,7 @@ from dockyard import stack
 from dockyard.cli import Invocation
 from dockyard.config import Config
 from dockyard.envcommands import ensure_profile
+from dockyard.health import closed_unanswered
 
 from .stacks import ENVIRON, PROFILE, free_port
 
@@ -215,21 +216,6 @@ class Load:
 
     def versions_since(self, moment: float) -> set[str]:
         return {got for began, got in self.results if began >= moment}
-
-
-def closed_unanswered(error: BaseException) -> bool:
-    """A keep-alive connection the server closed as the request went out (RFC 9112 9.3.1):
-    nothing was processed, and clients such as browsers, curl and Go retry it once."""
-    import http.client
-
-    pending: list[object] = [error]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, http.client.RemoteDisconnected):
-            return True
-        if isinstance(item, BaseException):
-            pending.extend(item.args)
-    return False
 
 
 class Webhook:

@@ -93,3 +93,20 @@ def test_smoke_test_names_the_request_that_got_the_wrong_status(base_url: str) -
 def test_smoke_test_reports_a_placeholder_the_previous_answer_lacks(base_url: str) -> None:
     with pytest.raises(SmokeTestError, match=r"needs name from the previous answer"):
         smoke_test(base_url, [SmokeRequest("/items/7"), SmokeRequest("/items/{name}")])
+
+
+def test_only_a_keep_alive_connection_closed_unanswered_counts_as_safe_to_resend() -> None:
+    import http.client
+
+    import requests
+    import urllib3
+
+    from dockyard.health import closed_unanswered
+
+    closed = urllib3.exceptions.ProtocolError(
+        "Connection aborted.", http.client.RemoteDisconnected("closed without response")
+    )
+    refused = ConnectionRefusedError(111, "Connection refused")
+    assert closed_unanswered(requests.ConnectionError(closed))
+    assert not closed_unanswered(requests.ConnectionError(refused))
+    assert not closed_unanswered(requests.ReadTimeout("read timed out"))

@@ -1,0 +1,34 @@
+"""Writing state files so that a crash never leaves half of one: the old file or the new."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def replace_atomically(path: Path, text: str, *, mode: int = 0o644) -> None:
+    """Replace `path` with `text` in one step (a temporary file beside it, flushed, renamed),
+    creating its directory (0755) if needed."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), mode)
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(temporary).replace(path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    sync_directory(path.parent)
+
+
+def sync_directory(directory: Path) -> None:
+    """Make a created, renamed or removed file durable: flush the directory entry too."""
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
