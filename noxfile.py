@@ -1,12 +1,17 @@
 """dockyard's gates: the same sessions run on a laptop and in CI (`nox -s ci`).
 
 Every session installs exactly its dependency group from uv.lock into a reused
-environment, so a warm run spends its time on the checks, not on installing.
+environment, so a warm run spends its time on the checks, not on installing. A sync, and a
+linter that keeps no cache of its own, are skipped while nothing they read has changed.
 Arguments after `--` narrow a session: `nox -s tests -- -m "not engine"`.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import nox
@@ -22,30 +27,62 @@ nox.options.sessions = ["ci"]
 PYTHON = Path(__file__).with_name(".python-version").read_text().strip()
 TYPED = ["src", "tests", "tugboat/src", "benchmarks", "tasks.py", "noxfile.py"]
 YAML = [".github/workflows", ".yamllint.yaml", ".hadolint.yaml"]
+# Where yamllint looks for its configuration (the first that exists wins).
+YAMLLINT_CONFIGS = [".yamllint", ".yamllint.yaml", ".yamllint.yml"]
 # The gates `nox -s ci` runs, in order; it stops at the first that fails.
 CI_GATES = ["lint", "typecheck", "tests", "audit", "image"]
 
 
 def sync(session: Session, *groups: str, project: bool = True) -> None:
-    """Install locked dependency groups, with the project unless told not to."""
+    """Install locked dependency groups, with the project unless told not to.
+
+    Skipped while the lock, the workspace, uv and the environment are as the last sync left them.
+    """
+    from dockyard import stepcache
+
     flag = "--group" if project else "--only-group"
     selection = [part for group in groups for part in (flag, group)]
     if project:
         selection.append("--no-default-groups")
-    session.run_install(
-        "uv", "sync", "--locked", "--quiet", *selection,
-        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+    step = stepcache.plan(
+        "uv-sync", ["uv", "sync", "--locked", "--quiet", *selection],
+        reads=stepcache.uv_sync_reads(Path()), environment=Path(session.virtualenv.location),
+        settings=stepcache.uv_settings(os.environ, Path(sys.executable).parent),  # uv beside nox
     )  # fmt: skip
+    env = {"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}
+    install = partial(ran, session, install=True, env=env)
+    if stepcache.run_unless_passed(step, install, changes_environment=True):
+        session.log("uv sync: skipped, the lock and the environment are as it left them")
+
+
+def ran(
+    session: Session,
+    command: Sequence[str],
+    *,
+    install: bool = False,
+    env: dict[str, str] | None = None,
+) -> bool:
+    """Run a command in the session; False when nox skipped it (--install-only, --no-install)."""
+    run = session.run_install if install else session.run
+    return run(*command, env=env) is not None
 
 
 @nox.session(python=PYTHON)
 def lint(session: Session) -> None:
     """Lint and check formatting with ruff; lint workflows and compose files with yamllint."""
+    from dockyard import stepcache
+
     sync(session, "lint", project=False)
     session.run("ruff", "check", *(session.posargs or ["."]))
     session.run("ruff", "format", "--check", *(session.posargs or ["."]))
+    # yamllint keeps no cache: it runs again whenever a file it reads, or the tool, changed.
     compose = [*Path().glob("*compose*.y*ml"), *Path("docker").glob("*.y*ml")]
-    session.run("yamllint", "--strict", *YAML, *map(str, compose))
+    yamllint = stepcache.plan(
+        "yamllint", ["yamllint", "--strict", *YAML, *map(str, compose)],
+        reads=[*YAML, *compose, *YAMLLINT_CONFIGS], environment=Path(session.virtualenv.location),
+    )  # fmt: skip
+    if stepcache.run_unless_passed(yamllint, partial(ran, session)):
+        session.log("yamllint: skipped, nothing it reads has changed since it last passed")
 
 
 @nox.session(python=PYTHON)
