@@ -279,10 +279,14 @@ class Switch:
         return labels.get(VERSION_LABEL)
 
     def _migrate(self, project: ComposeProject) -> None:
-        """The one-shot migrate service, once, before anything switches."""
+        """The one-shot migrate service, once, before anything switches. Its container is
+        recreated on the new image (not a `run --rm` one-off), so no older image stays pinned
+        by it, and compose keeps knowing the service."""
+        migrate = self.services.migrate
         found = self._compose(
-            project, "run", "--rm", "--no-deps", "-T", self.services.migrate, check=False
-        )
+            project, "up", "--no-deps", "--no-build", "--force-recreate",
+            "--exit-code-from", migrate, migrate, check=False,
+        )  # fmt: skip
         if not found.ok:
             raise DeployFailedError(
                 f"migrations failed (exit {found.returncode}); nothing was switched:\n"

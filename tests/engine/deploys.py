@@ -154,8 +154,13 @@ class World:
         for path in Path(self.config.instances_dir).glob("*.toml"):
             monitor.stop(self.directory / "state" / "monitors", path.stem)
             stack.down(self.project_name(path.stem), ENVIRON, volumes=True, cwd=REPO)
+        from docker.errors import ImageNotFound
+
         for tag in self.versions.values():
-            self.client.images.remove(f"{self.config.image}:{tag}", force=True)
+            try:
+                self.client.images.remove(f"{self.config.image}:{tag}", force=True)
+            except ImageNotFound:
+                continue  # pruned by a deploy
 
 
 @dataclass

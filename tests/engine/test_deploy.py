@@ -3,6 +3,7 @@ never gets ready, concurrent deploys, kill -9 and SIGTERM midway, data kept, ins
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -277,3 +278,32 @@ def test_a_version_that_fails_the_check_after_the_switch_is_switched_back(world:
     assert load.versions_since(returned) == {live}
     assert world.app_containers("alpha") == before
     assert history(world, "alpha")[-1].result == "failed"
+
+
+def test_images_beyond_the_retained_versions_are_pruned(
+    world: World, docker_client: docker.DockerClient
+) -> None:
+    """Runs last: it prunes versions the other tests deploy."""
+    from docker.errors import ImageNotFound
+
+    from dockyard.imagebuild import read_version, tag_safe
+
+    base = f"{world.config.image}:{tag_safe(read_version(world.config))}"
+    fresh = [world.add_version(base, name) for name in ("p1", "p2")]
+    keep_two = dataclasses.replace(
+        world.config, deploy=dataclasses.replace(world.config.deploy, keep_versions=2)
+    )
+    invocation = dataclasses.replace(world.invocation(), config=keep_two)
+    for version in fresh:
+        deploycommands.deploy(invocation, "alpha", version)
+    for version in fresh:
+        docker_client.images.get(f"{world.config.image}:{version}")  # both retained
+    # v1 went live on alpha only, before them: nothing keeps it now
+    with pytest.raises(ImageNotFound):
+        docker_client.images.get(f"{world.config.image}:{world.versions['v1']}")
+    # v2 is still what beta runs
+    docker_client.images.get(f"{world.config.image}:{world.versions['v2']}")
+    with pytest.raises(UnknownNameError) as refused:
+        deploycommands.rollback(invocation, "alpha", world.versions["v1"])
+    assert f"retained versions (newest first): {fresh[1]}, {fresh[0]}" in str(refused.value)
+    assert world.live_version("alpha") == fresh[1]
