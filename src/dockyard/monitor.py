@@ -199,6 +199,23 @@ def _runs_monitor(pid: int, instance: str) -> bool:
     return MODULE.encode() in args and wanted in pairs
 
 
+def _gone(pid: int, instance: str) -> bool:
+    """True once the monitor `pid` has finished exiting: no process, a zombie, or the pid now
+    runs something else. A process still tearing down has an empty command line but has not
+    gone yet."""
+    try:
+        stat = (_PROC / str(pid) / "stat").read_text()
+        raw = (_PROC / str(pid) / "cmdline").read_bytes()
+    except FileNotFoundError:
+        # No /proc entry: gone, unless there is no /proc at all (then ask the kernel).
+        return (_PROC / "self").is_dir() or not _exists(pid)
+    except PermissionError:
+        return True
+    if stat.rpartition(")")[2].split()[0] in {"Z", "X"}:
+        return True
+    return bool(raw) and not _runs_monitor(pid, instance)
+
+
 def _exists(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -425,7 +442,7 @@ def stop(
 def _await_exit(files: MonitorFiles, pid: int, timeout: float) -> None:
     """Wait until process `pid`, verified as the monitor before it was signalled, is gone."""
     deadline = time.monotonic() + timeout
-    while _runs_monitor(pid, files.instance):
+    while not _gone(pid, files.instance):
         if time.monotonic() >= deadline:
             raise DockyardError(
                 f"the monitor of {files.instance} (pid {pid}) did not stop within {timeout:g} s",
