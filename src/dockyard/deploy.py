@@ -90,7 +90,6 @@ class Outcome:
     started: float = field(default_factory=time.monotonic)
     switched_at: float | None = None  # time.monotonic() when the proxy confirmed the new version
     finished: float | None = None
-    first_deploy: bool = False
     notes: list[str] = field(default_factory=list)
     steps: dict[str, float] = field(default_factory=dict)
 
@@ -219,7 +218,7 @@ class Switch:
 
     def _first_deploy(self, version: str, image: str, serving: Serving | None) -> Outcome:
         """Nothing serves yet: bring the whole instance up on this version."""
-        outcome = Outcome(version, serving.version if serving else None, first_deploy=True)
+        outcome = Outcome(version, serving.version if serving else None)
         project = self.target.with_image(image)
         replace_atomically(
             self.target.upstream_dir / "upstream.conf",

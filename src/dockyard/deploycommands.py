@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from dockyard import deployhistory, deploylock, instances
 from dockyard.cli import Invocation
-from dockyard.deploy import DeployFailedError, Outcome, Switch, Target, with_signals_as_interrupts
+from dockyard.deploy import Outcome, Switch, Target, with_signals_as_interrupts
 from dockyard.deployplan import prunable, rollback_target
 from dockyard.errors import DockyardError, ExitCode
 
@@ -280,7 +280,7 @@ def _guarded(
     """Lock, switch, record, notify, monitor, prune; the lock goes on every path out."""
     config = invocation.config
     places = Places.of(config)
-    user = invocation.environ.get("USER") or getpass.getuser()
+    user = holder_user(invocation)
     holder = deploylock.current_holder(found.id, f"{action} {version}", user=user)
     client = client or _client(invocation)
     target = target_for(config, found)
@@ -514,15 +514,3 @@ def _has_image(client: docker.DockerClient, config: Config, version: str) -> boo
     except ImageNotFound:
         return False
     return True
-
-
-__all__ = [
-    "DeployFailedError",
-    "deploy",
-    "deploy_all",
-    "history",
-    "monitors",
-    "rollback",
-    "status",
-    "unlock",
-]
