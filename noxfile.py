@@ -38,7 +38,7 @@ def sync(session: Session, *groups: str, project: bool = True) -> None:
 
     Skipped while the lock, the workspace, uv and the environment are as the last sync left them.
     """
-    from dockyard import stepcache
+    from dockyard.gates import stepcache
 
     flag = "--group" if project else "--only-group"
     selection = [part for group in groups for part in (flag, group)]
@@ -70,7 +70,7 @@ def ran(
 @nox.session(python=PYTHON)
 def lint(session: Session) -> None:
     """Lint and check formatting with ruff; lint workflows and compose files with yamllint."""
-    from dockyard import stepcache
+    from dockyard.gates import stepcache
 
     sync(session, "lint", project=False)
     session.run("ruff", "check", *(session.posargs or ["."]))

@@ -29,9 +29,9 @@ from typing import Any
 import requests
 from rich.console import Console
 
-from dockyard.cli import toolchain_environ
-from dockyard.config import Config, load_config
-from dockyard.health import closed_unanswered
+from dockyard.core.config import Config, load_config
+from dockyard.core.invocation import toolchain_environ
+from dockyard.stack.health import closed_unanswered
 
 REPO = Path(__file__).resolve().parent.parent
 ENVIRON = toolchain_environ(os.environ)
@@ -120,7 +120,7 @@ def bench_list() -> None:
 
 def bench_image() -> None:
     """Cold build, rebuild after a one-line change, and size against a naive single stage."""
-    from dockyard.imagebuild import gather, plan_build, run_build
+    from dockyard.image.build import gather, plan_build, run_build
 
     name = f"dyb-{uuid.uuid4().hex[:8]}"
     with checkout_copy(image=name) as (root, config):
@@ -158,13 +158,13 @@ def bench_image() -> None:
 
 def bench_stack() -> None:
     """stack.up on built images (fresh volumes) and how soon readiness is noticed."""
-    from dockyard import stack
-    from dockyard.health import ready_answers
-    from dockyard.imagestate import read_overrides
+    from dockyard.image.overrides import read_overrides
+    from dockyard.stack import lifecycle as stack
+    from dockyard.stack.health import ready_answers
 
     config = load_config(REPO)
     with tempfile.TemporaryDirectory(prefix="dockyard-bench-env-") as env_dir:
-        from dockyard.envcommands import ensure_profile
+        from dockyard.env.commands import ensure_profile
 
         name = f"dyb-{uuid.uuid4().hex[:8]}"
         port = _free_port()
@@ -175,7 +175,7 @@ def bench_stack() -> None:
         stop = threading.Event()
         url = f"http://127.0.0.1:{port}/health/ready"
         watcher = threading.Thread(target=_watch, args=(url, first_200, stop), daemon=True)
-        from dockyard.engine import connect
+        from dockyard.core.engine import connect
 
         client = connect(ENVIRON)
         probe = stack.Probe(frozenset({"app", "proxy"}), lambda: ready_answers(url), "bench")
@@ -234,7 +234,7 @@ def bench_deploy() -> None:
     name = f"dyb{uuid.uuid4().hex[:6]}"
     port = _free_port()
     with checkout_copy(project=name) as (root, config):
-        from dockyard.imagestate import STATE_FILE
+        from dockyard.image.overrides import STATE_FILE
 
         if (REPO / STATE_FILE).is_file():  # the local base images, when there is no registry
             (root / STATE_FILE).parent.mkdir(parents=True, exist_ok=True)
@@ -290,7 +290,7 @@ def bench_deploy() -> None:
 
 
 def _version_tag(config: Config) -> str:
-    from dockyard.imagebuild import read_version, tag_safe
+    from dockyard.image.build import read_version, tag_safe
 
     return tag_safe(read_version(config))
 

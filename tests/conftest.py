@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from dockyard.config import Config, load_config
-from dockyard.errors import EngineUnavailableError
+from dockyard.core.config import Config, load_config
+from dockyard.core.errors import EngineUnavailableError
 
 if TYPE_CHECKING:
     import docker
@@ -28,7 +28,7 @@ def repo_config() -> Config:
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[docker.DockerClient]:
     """The live engine; without one a test skips, or fails when Docker is required."""
-    from dockyard.engine import connect
+    from dockyard.core.engine import connect
 
     try:
         client = connect(os.environ)

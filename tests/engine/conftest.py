@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 import pytest
 from rich.console import Console
 
-from dockyard import stack
-from dockyard.config import Config
-from dockyard.envcommands import ensure_profile
-from dockyard.imagestate import read_overrides
+from dockyard.core.config import Config
+from dockyard.env.commands import ensure_profile
+from dockyard.image.overrides import read_overrides
+from dockyard.stack import lifecycle as stack
 
 from .stacks import ENVIRON, PROFILE, RunningStack, free_port
 
@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 def stack_ready_images(repo_config: Config, docker_client: docker.DockerClient) -> dict[str, str]:
     """The base images (local stand-ins when no registry has them) and the service image,
     built the way `invoke bootstrap` builds them; both steps skip what is already current."""
-    from dockyard.imagebuild import gather, plan_build, run_build
-    from dockyard.imagecommands import build_base_images, unavailable_images
+    from dockyard.image.build import gather, plan_build, run_build
+    from dockyard.image.commands import build_base_images, unavailable_images
 
     if unavailable_images(repo_config, ENVIRON):
         build_base_images(repo_config, ENVIRON, Console(file=io.StringIO()))

@@ -13,10 +13,10 @@ from typing import Any
 
 from rich.console import Console
 
-from dockyard import deploycommands
-from dockyard.cli import Invocation, toolchain_environ
-from dockyard.config import Config, load_config
-from dockyard.errors import DockyardError
+from dockyard.core.config import Config, load_config
+from dockyard.core.errors import DockyardError
+from dockyard.core.invocation import Invocation, toolchain_environ
+from dockyard.deploy import commands as deploycommands
 
 REPO = Path(__file__).resolve().parents[2]
 

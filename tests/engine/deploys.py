@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 import requests
 from rich.console import Console
 
-from dockyard import stack
-from dockyard.cli import Invocation
-from dockyard.config import Config
-from dockyard.envcommands import ensure_profile
-from dockyard.health import closed_unanswered
+from dockyard.core.config import Config
+from dockyard.core.invocation import Invocation
+from dockyard.env.commands import ensure_profile
+from dockyard.stack import lifecycle as stack
+from dockyard.stack.health import closed_unanswered
 
 from .stacks import ENVIRON, PROFILE, free_port
 
@@ -149,7 +149,7 @@ class World:
         )
 
     def remove(self) -> None:
-        from dockyard import monitor
+        from dockyard.deploy.monitor import watcher as monitor
 
         for path in Path(self.config.instances_dir).glob("*.toml"):
             monitor.stop(self.directory / "state" / "monitors", path.stem)

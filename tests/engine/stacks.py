@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from dockyard import stack
-from dockyard.cli import toolchain_environ
-from dockyard.compose import ComposeProject
-from dockyard.config import Config
+from dockyard.core.config import Config
+from dockyard.core.invocation import toolchain_environ
+from dockyard.stack import lifecycle as stack
+from dockyard.stack.compose import ComposeProject
 
 if TYPE_CHECKING:
     import docker

@@ -23,13 +23,13 @@ import docker
 import pytest
 from docker.models.containers import Container
 
-from dockyard.cli import Invocation, toolchain_environ
-from dockyard.config import Config, Images, load_config
-from dockyard.console import make_console
-from dockyard.imagecommands import base
-from dockyard.images import FINGERPRINT_LABEL, local_names, local_overrides, read_overrides
-from dockyard.imagescan import scan_image
-from dockyard.results import Status
+from dockyard.core.config import Config, Images, load_config
+from dockyard.core.console import make_console
+from dockyard.core.invocation import Invocation, toolchain_environ
+from dockyard.core.results import Status
+from dockyard.image.base.plan import FINGERPRINT_LABEL, local_names, local_overrides, read_overrides
+from dockyard.image.commands import base
+from dockyard.image.scan import scan_image
 
 REPO = Path(__file__).resolve().parents[2]
 RUN = uuid.uuid4().hex[:8]

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING
 import pytest
 from rich.console import Console
 
-from dockyard import commands, stack, stackcommands
-from dockyard.bootstrap import bootstrap
-from dockyard.cli import Invocation
-from dockyard.config import Config
-from dockyard.errors import UnknownNameError
+from dockyard.bootstrap.commands import bootstrap
+from dockyard.core.config import Config
+from dockyard.core.errors import UnknownNameError
+from dockyard.core.invocation import Invocation
+from dockyard.doctor import commands
+from dockyard.stack import commands as stackcommands
+from dockyard.stack import lifecycle as stack
 
 from .stacks import ENVIRON, free_port
 

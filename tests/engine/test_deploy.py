@@ -15,10 +15,13 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
-from dockyard import deploycommands, deployhistory, deploylock, monitor
-from dockyard.config import Config
-from dockyard.deploy import DeployFailedError
-from dockyard.errors import UnknownNameError
+from dockyard.core.config import Config
+from dockyard.core.errors import UnknownNameError
+from dockyard.deploy import commands as deploycommands
+from dockyard.deploy import history as deployhistory
+from dockyard.deploy import lock as deploylock
+from dockyard.deploy.monitor import watcher as monitor
+from dockyard.deploy.switch import DeployFailedError
 
 from .deploys import Load, Webhook, World, wait_for
 
@@ -58,7 +61,7 @@ def world(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[World]:
     """Instance "alpha" serving v1, with v2 and a broken version built beside it."""
-    from dockyard.imagebuild import read_version, tag_safe
+    from dockyard.image.build import read_version, tag_safe
 
     made = World.make(repo_config, docker_client, tmp_path_factory.mktemp("deploys"))
     base = f"{repo_config.image}:{tag_safe(read_version(repo_config))}"
@@ -286,7 +289,7 @@ def test_images_beyond_the_retained_versions_are_pruned(
     """Runs last: it prunes versions the other tests deploy."""
     from docker.errors import ImageNotFound
 
-    from dockyard.imagebuild import read_version, tag_safe
+    from dockyard.image.build import read_version, tag_safe
 
     base = f"{world.config.image}:{tag_safe(read_version(world.config))}"
     fresh = [world.add_version(base, name) for name in ("p1", "p2")]

@@ -11,9 +11,9 @@ from pathlib import Path
 import docker
 import pytest
 
-from dockyard.config import Config
-from dockyard.doctor import Host, check_buildkit, check_compose, check_engine, run_doctor
-from dockyard.results import Status
+from dockyard.core.config import Config
+from dockyard.core.results import Status
+from dockyard.doctor.checks import Host, check_buildkit, check_compose, check_engine, run_doctor
 
 REPO = Path(__file__).resolve().parents[2]
 INVOKE = Path(sys.executable).with_name("invoke")

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from dockyard import stack
-from dockyard.config import Config
-from dockyard.envcommands import ensure_profile
-from dockyard.errors import ConfigError, DockyardError
-from dockyard.stack import StackFailedError
+from dockyard.core.config import Config
+from dockyard.core.errors import ConfigError, DockyardError
+from dockyard.env.commands import ensure_profile
+from dockyard.stack import lifecycle as stack
+from dockyard.stack.lifecycle import StackFailedError
 
 from .stacks import ENVIRON, RunningStack
 
@@ -172,7 +172,7 @@ def test_the_development_override_mounts_the_source_and_reloads(
     and gunicorn reloading on changes."""
     import json
 
-    from dockyard import proc
+    from dockyard.core import proc
 
     with tempfile.TemporaryDirectory() as scratch:
         own = dataclasses.replace(repo_config, env_dir=scratch)

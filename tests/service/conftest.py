@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from dockyard.config import Config
+from dockyard.core.config import Config
 
 from .support import (
     CA_SENTINEL,

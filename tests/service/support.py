@@ -25,14 +25,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from dockyard.config import Config
+from dockyard.core.config import Config
 
 if TYPE_CHECKING:
     import docker
     from docker.models.containers import Container
     from docker.models.networks import Network
 
-    from dockyard.imagebuild import BuildResult
+    from dockyard.image.build import BuildResult
 
 REPO = Path(__file__).resolve().parents[2]
 LABEL = "dockyard.test"
@@ -99,8 +99,8 @@ def resolve_images(config: Config, client: docker.DockerClient) -> StackImages:
     else the configured official images."""
     from docker.errors import ImageNotFound
 
-    from dockyard.images import local_names
-    from dockyard.imagestate import read_overrides
+    from dockyard.image.base.plan import local_names
+    from dockyard.image.overrides import read_overrides
 
     overrides = read_overrides(config)
     local = local_names(config)
@@ -161,7 +161,7 @@ def build_service_image(
     no_cache: bool = False,
 ) -> BuildResult:
     """Build with the product's planner and runner (what `invoke image.build` does)."""
-    from dockyard.imagebuild import (
+    from dockyard.image.build import (
         Facts,
         Revision,
         plan_build,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from dockyard.config import Config
+from dockyard.core.config import Config
 
 from .support import (
     CA_SENTINEL,
@@ -222,8 +222,8 @@ def test_the_ca_secret_reaches_the_steps_that_download(
     """With the secret the installer stage says it uses it and succeeds; without it, nothing
     says so, and behind a TLS-intercepting proxy (as on the build machines) the download
     fails on the certificate."""
-    from dockyard.errors import CommandFailedError
-    from dockyard.imagebuild import BuildPlan, run_build
+    from dockyard.core.errors import CommandFailedError
+    from dockyard.image.build import BuildPlan, run_build
 
     def uv_stage(secrets: dict[str, Path]) -> BuildPlan:
         return BuildPlan(
@@ -301,9 +301,9 @@ def test_the_build_command_tags_the_image_and_reports_its_size(
     tmp_path: Path,
 ) -> None:
     """`invoke image.build` end to end, on a copy of the project that is not a git checkout."""
-    from dockyard.cli import Invocation
-    from dockyard.console import make_console
-    from dockyard.imagecommands import build
+    from dockyard.core.console import make_console
+    from dockyard.core.invocation import Invocation
+    from dockyard.image.commands import build
 
     name = f"dyt-command-{RUN_ID}"
     config = replace(repo_config, root=build_context_copy(tmp_path / "project"), image=name)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from dockyard.audit import (
+from dockyard.audit.gates import (
     classify_dependency_audit,
     dependency_gate,
     dockerfiles,
@@ -20,9 +20,9 @@ from dockyard.audit import (
     project_files,
     secrets_gate,
 )
-from dockyard.cli import toolchain_environ
-from dockyard.config import Acceptance, Audit, Config, IgnoredAdvisory
-from dockyard.results import Status
+from dockyard.core.config import Acceptance, Audit, Config, IgnoredAdvisory
+from dockyard.core.invocation import toolchain_environ
+from dockyard.core.results import Status
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "dockerfiles"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dockyard.compose import (
+from dockyard.stack.compose import (
     ComposeProject,
     ContainerState,
     ServicePlan,

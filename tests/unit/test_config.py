@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.config import Config, load_config, parse_config
-from dockyard.errors import ConfigError, ExitCode, MissingFileError
+from dockyard.core.config import Config, load_config, parse_config
+from dockyard.core.errors import ConfigError, ExitCode, MissingFileError
 
 MINIMAL = {"project": "shop", "image": "acme/shop"}
 

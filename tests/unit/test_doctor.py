@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.doctor import (
+from dockyard.core.results import Status
+from dockyard.doctor.checks import (
     Host,
     check_buildkit,
     check_compose,
@@ -22,7 +23,6 @@ from dockyard.doctor import (
     check_python,
     check_required_env,
 )
-from dockyard.results import Status
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from pathlib import Path
 import certifi
 import pytest
 
-from dockyard.doctor import check_ca_bundle
-from dockyard.results import Status
+from dockyard.core.results import Status
+from dockyard.doctor.checks import check_ca_bundle
 
 
 @pytest.fixture(scope="module")

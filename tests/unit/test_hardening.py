@@ -18,15 +18,15 @@ from typing import Any
 
 import pytest
 
-from dockyard.audit import compose_document, dockerfiles, hardening_gate, project_files
-from dockyard.cli import toolchain_environ
-from dockyard.config import Config, Exemption, Hardening, Services, parse_config
-from dockyard.errors import ConfigError
-from dockyard.hardening import Finding, exempted, stale, verdict
-from dockyard.hardening_compose import compose_findings, source_findings
-from dockyard.hardening_dockerfile import dockerfile_findings, parse
-from dockyard.results import Status
-from dockyard.stack import project_for
+from dockyard.audit.gates import compose_document, dockerfiles, hardening_gate, project_files
+from dockyard.audit.hardening.compose import compose_findings, source_findings
+from dockyard.audit.hardening.dockerfile import dockerfile_findings, parse
+from dockyard.audit.hardening.findings import Finding, exempted, stale, verdict
+from dockyard.core.config import Config, Exemption, Hardening, Services, parse_config
+from dockyard.core.errors import ConfigError
+from dockyard.core.invocation import toolchain_environ
+from dockyard.core.results import Status
+from dockyard.stack.lifecycle import project_for
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "hardening"

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from dockyard.config import SmokeRequest
-from dockyard.health import NotReadyError, SmokeTestError, smoke_test, wait_ready
+from dockyard.core.config import SmokeRequest
+from dockyard.stack.health import NotReadyError, SmokeTestError, smoke_test, wait_ready
 
 
 class Service(BaseHTTPRequestHandler):
@@ -101,7 +101,7 @@ def test_only_a_keep_alive_connection_closed_unanswered_counts_as_safe_to_resend
     import requests
     import urllib3
 
-    from dockyard.health import closed_unanswered
+    from dockyard.stack.health import closed_unanswered
 
     closed = urllib3.exceptions.ProtocolError(
         "Connection aborted.", http.client.RemoteDisconnected("closed without response")

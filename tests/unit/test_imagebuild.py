@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.config import Config, parse_config
-from dockyard.errors import ConfigError, MissingFileError
-from dockyard.imagebuild import (
+from dockyard.core.config import Config, parse_config
+from dockyard.core.errors import ConfigError, MissingFileError
+from dockyard.image.build import (
     Facts,
     Revision,
     choose_base,

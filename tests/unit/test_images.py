@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.config import Config, Images
-from dockyard.errors import ConfigError, MissingFileError, UnreadableFileError
-from dockyard.images import (
+from dockyard.core.config import Config, Images
+from dockyard.core.errors import ConfigError, MissingFileError, UnreadableFileError
+from dockyard.image.base.plan import (
     DOCKERFILE_LABEL,
     FINGERPRINT_LABEL,
     BaseImage,
@@ -29,7 +29,7 @@ from dockyard.images import (
     security_mirror,
     trimmed,
 )
-from dockyard.imagestate import parse_overrides, render_overrides, write_overrides
+from dockyard.image.overrides import parse_overrides, render_overrides, write_overrides
 
 REPO = Path(__file__).resolve().parents[2]
 CREATED = "2026-01-02T03:04:05Z"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from dockyard import stepcache
-from dockyard.errors import DockyardError, UnreadableFileError
+from dockyard.core.errors import DockyardError, UnreadableFileError
+from dockyard.gates import stepcache
 
 # A real linter process: it logs each run, prints every tab-indented line the way yamllint
 # reports one, and fails when it found any.

@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from dockyard import deploycommands, deployhistory, deploylock
-from dockyard.cli import Invocation
-from dockyard.config import Config
-from dockyard.errors import DockyardError, ExitCode
-from dockyard.instances import InvalidInstanceIdError
+from dockyard.core.config import Config
+from dockyard.core.errors import DockyardError, ExitCode
+from dockyard.core.invocation import Invocation
+from dockyard.deploy import commands as deploycommands
+from dockyard.deploy import history as deployhistory
+from dockyard.deploy import lock as deploylock
+from dockyard.deploy.instances import InvalidInstanceIdError
 
 UNSAFE = ["../x", "a;rm -rf /", "a b", "$(id)", "'--", "", "A", "x\n"]
 

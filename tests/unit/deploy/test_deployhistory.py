@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from dockyard import deployhistory
-from dockyard.deployhistory import History, Record
-from dockyard.errors import DockyardError
+from dockyard.core.errors import DockyardError
+from dockyard.deploy import history as deployhistory
+from dockyard.deploy.history import History, Record
 
 APPEND_MANY = """
 import sys, pathlib
-from dockyard import deployhistory
+from dockyard.deploy import history as deployhistory
 path, writer = pathlib.Path(sys.argv[1]), sys.argv[2]
 sys.stdin.readline()
 for number in range(40):

@@ -19,16 +19,16 @@ from pathlib import Path
 
 import pytest
 
-from dockyard import deploylock
-from dockyard.deploylock import Holder, LockHeldError
-from dockyard.errors import DockyardError, ExitCode
+from dockyard.core.errors import DockyardError, ExitCode
+from dockyard.deploy import lock as deploylock
+from dockyard.deploy.lock import Holder, LockHeldError
 
 INSTANCE = "staging"
 HOST = socket.gethostname()
 
 HOLD_AND_WAIT = """
 import sys, pathlib
-from dockyard import deploylock
+from dockyard.deploy import lock as deploylock
 directory = pathlib.Path(sys.argv[1])
 holder = deploylock.current_holder("staging", "deploy tugboat:1.4.0", user="racer")
 print("ready", flush=True)
@@ -44,7 +44,7 @@ sys.stdin.read()
 
 HOLD_WHILE_SLEEPING = """
 import sys, time, pathlib
-from dockyard import deploylock
+from dockyard.deploy import lock as deploylock
 directory = pathlib.Path(sys.argv[1])
 holder = deploylock.current_holder("staging", "deploy tugboat:1.4.0", user="ci")
 with deploylock.held(directory, holder):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dockyard.compose import ContainerState
-from dockyard.deployplan import (
+from dockyard.core.errors import UnknownNameError
+from dockyard.deploy.plan import (
     Serving,
     judge,
     leftovers,
@@ -14,7 +14,7 @@ from dockyard.deployplan import (
     rollback_target,
     started_by_deploy,
 )
-from dockyard.errors import UnknownNameError
+from dockyard.stack.compose import ContainerState
 
 
 def container(name: str, **state: object) -> ContainerState:

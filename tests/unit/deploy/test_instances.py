@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.config import Config, parse_config
-from dockyard.errors import ConfigError, ExitCode, UnknownNameError
-from dockyard.instances import (
+from dockyard.core.config import Config, parse_config
+from dockyard.core.errors import ConfigError, ExitCode, UnknownNameError
+from dockyard.deploy.instances import (
     Instance,
     InvalidInstanceIdError,
     Resources,

@@ -17,9 +17,9 @@ from typing import cast
 
 import pytest
 
-from dockyard import monitor
-from dockyard.errors import ConfigError, DockyardError, MissingFileError, UnknownNameError
-from dockyard.monitorpolicy import Observation, Policy, Watch, begin, next_check_in, observe
+from dockyard.core.errors import ConfigError, DockyardError, MissingFileError, UnknownNameError
+from dockyard.deploy.monitor import watcher as monitor
+from dockyard.deploy.monitor.policy import Observation, Policy, Watch, begin, next_check_in, observe
 
 # --- the policy ------------------------------------------------------------------------------
 
@@ -280,7 +280,14 @@ def test_a_second_monitor_process_for_one_instance_refuses_to_run(
     first = launch(state_dir, url_of(service), PATIENT)
     arguments = ["--instance", "web", "--url", url_of(service), "--version", "9.9.9"]
     rival = subprocess.run(
-        [sys.executable, "-m", "dockyard.monitor", *arguments, "--state-dir", str(state_dir)],
+        [
+            sys.executable,
+            "-m",
+            "dockyard.deploy.monitor.watcher",
+            *arguments,
+            "--state-dir",
+            str(state_dir),
+        ],
         capture_output=True,
         text=True,
         timeout=15,

@@ -14,7 +14,7 @@ from typing import ClassVar, Literal
 import pytest
 import requests
 
-from dockyard.notify import Delivery, Event, payload, redact, send, validate_url
+from dockyard.deploy.notify import Delivery, Event, payload, redact, send, validate_url
 
 SECRET_PATH = "/services/T0001/B0002/tokenSECRET"
 # Made-up secrets that must never show in output.

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dockyard.cli import Invocation
-from dockyard.config import Config, load_config
-from dockyard.console import make_console
+from dockyard.core.config import Config, load_config
+from dockyard.core.console import make_console
+from dockyard.core.invocation import Invocation
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests" / "fixtures" / "env"

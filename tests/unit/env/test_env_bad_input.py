@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from dockyard import envcommands
-from dockyard.envfile import MAX_ARG_STRLEN
-from dockyard.errors import EnvFileError, MissingFileError, UnreadableFileError
+from dockyard.core.errors import EnvFileError, MissingFileError, UnreadableFileError
+from dockyard.env import commands as envcommands
+from dockyard.env.parser import MAX_ARG_STRLEN
 
 from .support import FIXTURES, PROFILES, Project
 

@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 import pytest
 
-from dockyard import envcommands
-from dockyard.envcommands import ensure_profile
-from dockyard.errors import MissingFileError, UnknownNameError
+from dockyard.core.errors import MissingFileError, UnknownNameError
+from dockyard.env import commands as envcommands
+from dockyard.env.commands import ensure_profile
 
 from .support import PROFILES, Project
 

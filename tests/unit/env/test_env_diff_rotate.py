@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from dockyard import envcommands
-from dockyard.errors import DockyardError, NotASecretError, UnknownNameError
+from dockyard.core.errors import DockyardError, NotASecretError, UnknownNameError
+from dockyard.env import commands as envcommands
 
 from .support import Project
 

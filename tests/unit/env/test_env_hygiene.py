@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from invoke.config import Config
+from invoke.context import Context
 from invoke.exceptions import Exit
 
-from dockyard import envcommands
-from dockyard.cli import run
+from dockyard.core.invocation import run
+from dockyard.env import commands as envcommands
 
 from .support import REPO, Project
 
@@ -151,11 +153,12 @@ def test_no_env_command_prints_or_logs_a_secret(
         (envcommands.rotate, {"key": "APP_ENV", "profile": "production"}),
         (envcommands.render, {}),
     ]
+    context = Context(Config(overrides={"dockyard": {"root": str(project.root)}}))
     codes = []
     for as_json in (False, True):
         for command, options in calls:
             try:
-                run(project.root, command, json=as_json, **options)
+                run(context, command, json=as_json, **options)
                 codes.append(0)
             except Exit as exit_:
                 codes.append(exit_.code)

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
-from dockyard.envfile import parse
-from dockyard.envmask import looks_secret, redact_url_credentials, shown_line
-from dockyard.envresolve import resolve
+from dockyard.env.mask import looks_secret, redact_url_credentials, shown_line
+from dockyard.env.parser import parse
+from dockyard.env.resolve import resolve
 
 GOOD = """\
 # a comment

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from dockyard import envcommands
-from dockyard.config import Config
-from dockyard.envaudit import shipped_problems
-from dockyard.envrender import render_docs, render_example
-from dockyard.envschema import Schema, load_schema, parse_schema
-from dockyard.envstore import schema_of
-from dockyard.errors import ConfigError, MissingFileError
+from dockyard.core.config import Config
+from dockyard.core.errors import ConfigError, MissingFileError
+from dockyard.env import commands as envcommands
+from dockyard.env.gate import shipped_problems
+from dockyard.env.render import render_docs, render_example
+from dockyard.env.schema import Schema, load_schema, parse_schema
+from dockyard.env.store import schema_of
 
 from .support import PROFILES, REPO, Project
 

@@ -1,0 +1,473 @@
+"""Instances: copies of the service (staging, production, one per customer) that share a host.
+
+Each instance is described by `<instances_dir>/<id>.toml` (or `<id>.json` with the
+same keys) and runs as its own compose project, `<project>-<id>`, with its own
+volumes, networks and published port. An id is checked before it is used in any
+path, command or query, and every problem in a file is reported at once with its
+dotted key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from itertools import combinations
+from pathlib import Path
+
+from dockyard.core.config import Config
+from dockyard.core.errors import (
+    ConfigError,
+    DockyardError,
+    ExitCode,
+    UnknownNameError,
+    UnreadableFileError,
+)
+from dockyard.env.store import shown
+
+SUFFIXES = (".toml", ".json")
+DEFAULT_BIND = "127.0.0.1"
+ID_RULE = (
+    "1-30 characters: lowercase ASCII letters, digits and '-', starting with a letter, "
+    "without '--' or a trailing '-' (e.g. 'staging', 'customer-42')"
+)
+EXAMPLES_HINT = "staging.toml and production.toml in env/instances show every key"
+
+_ID = re.compile(r"[a-z][a-z0-9-]{0,29}", re.ASCII)
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)
+_MEMORY = re.compile(r"([1-9][0-9]*)([KMG])", re.ASCII)
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+", re.ASCII)
+_MAX_CPUS = Decimal(64)
+_MIN_MEMORY_KIB = 6 * 1024  # Docker refuses a memory limit below 6 MiB
+_UNIT_KIB = {"K": 1, "M": 1024, "G": 1024 * 1024}
+_TOP_KEYS = (
+    "id",
+    "profile",
+    "port",
+    "bind",
+    "replicas",
+    "worker_replicas",
+    "image",
+    "order",
+    "resources",
+)
+_RESOURCE_KEYS = ("cpus", "memory")
+
+
+class InvalidInstanceIdError(DockyardError):
+    """A value given as an instance id is not a safe, well-formed id."""
+
+    exit_code = ExitCode.CONFIG
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Limits of each app container; None keeps the compose file's default."""
+
+    cpus: str | None = None  # a decimal number of CPUs, e.g. "1.0"
+    memory: str | None = None  # e.g. "512M"
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One copy of the service on a host, as its instance file describes it."""
+
+    id: str
+    source: Path
+    profile: str  # the env profile its containers run with
+    port: int  # the host port its proxy publishes
+    replicas: int = 1  # app containers
+    worker_replicas: int = 2
+    image: str | None = None  # an image tag to pin; None runs the version being deployed
+    resources: Resources = field(default_factory=Resources)
+    order: int = 100  # deploying every instance goes in (order, id) order
+    bind: str = DEFAULT_BIND  # the address the port is published on
+
+    def project_name(self, project: str) -> str:
+        """The compose project the instance runs as, e.g. "tugboat-staging"."""
+        return f"{project}-{self.id}"
+
+
+def compose_variables(instance: Instance) -> dict[str, str]:
+    """The variables the compose files read to run this instance."""
+    variables = {
+        "PROXY_PORT": str(instance.port),
+        "PROXY_BIND": instance.bind,
+        "APP_REPLICAS": str(instance.replicas),
+        "WORKER_REPLICAS": str(instance.worker_replicas),
+    }
+    if instance.resources.cpus is not None:
+        variables["APP_CPUS"] = instance.resources.cpus
+    if instance.resources.memory is not None:
+        variables["APP_MEMORY"] = instance.resources.memory
+    return variables
+
+
+# ------------------------------------------------------------------- ids ---
+
+
+def is_valid_id(value: str) -> bool:
+    """True for a short lowercase slug that is safe in paths, commands and project names."""
+    return bool(_ID.fullmatch(value)) and not value.endswith("-") and "--" not in value
+
+
+def validate_id(value: str, *, source: str = "instance id") -> str:
+    """`value` when it is a valid instance id; otherwise an error showing it with repr()."""
+    if not is_valid_id(value):
+        raise InvalidInstanceIdError(
+            f"{source}: {_quoted(value)} is not a valid instance id",
+            hint=f"an instance id is {ID_RULE}",
+        )
+    return value
+
+
+# --------------------------------------------------------------- loading ---
+
+
+def load_instance(config: Config, instance_id: str) -> Instance:
+    """The instance `instance_id`, read from its file and validated."""
+    instance_id = validate_id(instance_id)
+    directory = config.path(config.instances_dir)
+    found = [path for path in _candidates(directory, instance_id) if path.exists()]
+    if len(found) > 1:
+        raise ConfigError(
+            shown(config, directory),
+            [_two_files(found, instance_id)],
+            hint="keep one of the two files",
+        )
+    if not found:
+        raise _unknown(config, directory, instance_id)
+    return _load_file(config, found[0], instance_id)
+
+
+def load_all(config: Config) -> list[Instance]:
+    """Every instance of the project in (order, id) order; problems of all files at once."""
+    directory = config.path(config.instances_dir)
+    problems: list[str] = []
+    by_id: dict[str, list[Path]] = {}
+    for path in _instance_files(config, directory):
+        if is_valid_id(path.stem):
+            by_id.setdefault(path.stem, []).append(path)
+        else:
+            problems.append(
+                f"{path.name}: the file name {_quoted(path.stem)} is not a valid instance id; "
+                f"rename it to an id of {ID_RULE}"
+            )
+    instances: list[Instance] = []
+    for instance_id, paths in sorted(by_id.items()):
+        if len(paths) > 1:
+            problems.append(_two_files(paths, instance_id))
+            continue
+        try:
+            instances.append(_load_file(config, paths[0], instance_id))
+        except ConfigError as error:
+            problems.extend(f"{paths[0].name}: {problem}" for problem in error.problems)
+    problems.extend(port_clashes(instances))
+    if problems:
+        raise ConfigError(
+            shown(config, directory), problems, hint=f"fix the files; {EXAMPLES_HINT}"
+        )
+    return sorted(instances, key=lambda instance: (instance.order, instance.id))
+
+
+def port_clashes(instances: Iterable[Instance]) -> list[str]:
+    """A problem for each pair of instances that would publish the same host port."""
+    clashes = []
+    for first, second in combinations(instances, 2):
+        if first.port == second.port and _overlap(first.bind, second.bind):
+            clashes.append(
+                f"{first.source.name} and {second.source.name} both publish port {first.port} "
+                f"(on {first.bind} and {second.bind}); give each instance its own port"
+            )
+    return clashes
+
+
+def parse_instance(
+    document: object,
+    *,
+    instance_id: str,
+    source: Path,
+    profiles: Iterable[str],
+    shown_as: str | None = None,
+) -> Instance:
+    """Validate the table of an instance file; ConfigError lists every problem in it."""
+    name = shown_as or str(source)
+    hint = f"fix the file; {EXAMPLES_HINT}"
+    problems: list[str] = []
+    if not isinstance(document, dict):
+        problem = f"expected a table of keys, got {_describe(document)}"
+        raise ConfigError(name, [problem], hint=hint)
+    _check_keys(document, _TOP_KEYS, "", problems)
+    _check_declared_id(document, instance_id, problems)
+    instance = Instance(
+        id=instance_id,
+        source=source,
+        profile=_profile(document, tuple(profiles), problems),
+        port=_integer(document, "port", problems, low=1025, high=65535),
+        replicas=_integer(document, "replicas", problems, low=1, high=8, default=1),
+        worker_replicas=_integer(document, "worker_replicas", problems, low=0, high=16, default=2),
+        image=_text(document, "image", _TAG.fullmatch, "an image tag like '1.4.0'", problems),
+        resources=_resources(document, problems),
+        order=_integer(document, "order", problems, default=100),
+        bind=_text(document, "bind", _is_ipv4, "an IPv4 address like '127.0.0.1'", problems)
+        or DEFAULT_BIND,
+    )
+    if problems:
+        raise ConfigError(name, problems, hint=hint)
+    return instance
+
+
+# ------------------------------------------------------------ the files ---
+
+
+def _candidates(directory: Path, instance_id: str) -> list[Path]:
+    return [directory / f"{instance_id}{suffix}" for suffix in SUFFIXES]
+
+
+def _instance_files(config: Config, directory: Path) -> list[Path]:
+    """The instance files in `directory`; none when it does not exist."""
+    try:
+        entries = sorted(directory.iterdir())
+    except FileNotFoundError:
+        return []
+    except OSError as error:
+        raise UnreadableFileError(
+            f"{shown(config, directory)}: cannot list the instance files: {error.strerror}",
+            hint="make it a directory you can read, or set [tool.dockyard] instances_dir",
+        ) from None
+    return [path for path in entries if path.suffix in SUFFIXES]
+
+
+def _known_ids(config: Config, directory: Path) -> list[str]:
+    return sorted({path.stem for path in _instance_files(config, directory)})
+
+
+def _unknown(config: Config, directory: Path, instance_id: str) -> UnknownNameError:
+    known = [name for name in _known_ids(config, directory) if is_valid_id(name)]
+    listed = f"instances: {', '.join(known)}" if known else "no instances yet"
+    target = shown(config, directory / f"{instance_id}.toml")
+    return UnknownNameError(
+        f"unknown instance {instance_id!r}: {target} does not exist ({listed})",
+        hint=f"create {target}; {EXAMPLES_HINT}",
+    )
+
+
+def _two_files(paths: list[Path], instance_id: str) -> str:
+    names = " and ".join(path.name for path in paths)
+    return f"{names} both describe instance {instance_id!r}; keep one"
+
+
+def _load_file(config: Config, path: Path, instance_id: str) -> Instance:
+    name = shown(config, path)
+    try:
+        data = path.read_bytes()
+    except PermissionError:
+        raise UnreadableFileError(
+            f"{name}: permission denied", hint=f"make the file readable to you: chmod 644 {name}"
+        ) from None
+    except OSError as error:
+        raise UnreadableFileError(f"{name}: cannot be read: {error.strerror}") from None
+    document = _decode(data, path.suffix, name)
+    return parse_instance(
+        document, instance_id=instance_id, source=path, profiles=config.profiles, shown_as=name
+    )
+
+
+def _decode(data: bytes, suffix: str, name: str) -> object:
+    """The document in an instance file's bytes, in the format its suffix names."""
+    hint = f"fix the file; {EXAMPLES_HINT}"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(name, [f"not UTF-8 text (byte {error.start})"], hint=hint) from None
+    if suffix == ".json":
+        return _decode_json(text, name, hint)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(name, [f"not valid TOML: {error}"], hint=hint) from None
+
+
+def _decode_json(text: str, name: str, hint: str) -> object:
+    repeated: list[str] = []
+
+    def unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        table: dict[str, object] = {}
+        for key, value in pairs:
+            if key in table:
+                repeated.append(key)
+            table[key] = value
+        return table
+
+    try:
+        document = json.loads(text, object_pairs_hook=unique_keys)
+    except json.JSONDecodeError as error:
+        problem = f"not valid JSON: {error.msg} (at line {error.lineno}, column {error.colno})"
+        raise ConfigError(name, [problem], hint=hint) from None
+    if repeated:
+        problems = [f"key {key!r} is given more than once" for key in repeated]
+        raise ConfigError(name, problems, hint=hint)
+    return document
+
+
+# ------------------------------------------------------------ the values ---
+
+
+def _check_keys(
+    table: Mapping[str, object], known: tuple[str, ...], prefix: str, problems: list[str]
+) -> None:
+    for key in table:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            suggestion = (
+                f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
+            )
+            problems.append(f"{_dotted(prefix, key)}: unknown key ({suggestion})")
+
+
+def _check_declared_id(table: Mapping[str, object], instance_id: str, problems: list[str]) -> None:
+    if "id" in table and table["id"] != instance_id:
+        problems.append(
+            f"id: expected {instance_id!r} (the file's name), got {_describe(table['id'])}; "
+            "remove the key or make it match the file name"
+        )
+
+
+def _profile(table: Mapping[str, object], profiles: tuple[str, ...], problems: list[str]) -> str:
+    expected = f"one of the env profiles ({', '.join(profiles)})"
+    value = _text(table, "profile", lambda text: text in profiles, expected, problems)
+    if value is None and "profile" not in table:
+        problems.append(f"profile: required key is missing; expected {expected}")
+    return value or ""
+
+
+def _integer(
+    table: Mapping[str, object],
+    key: str,
+    problems: list[str],
+    *,
+    low: int | None = None,
+    high: int | None = None,
+    default: int | None = None,
+) -> int:
+    if key not in table:
+        if default is None:
+            problems.append(f"{key}: required key is missing; expected {_range(low, high)}")
+        return default or 0
+    value = table[key]
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or (low is not None and value < low)
+        or (high is not None and value > high)
+    ):
+        problems.append(f"{key}: expected {_range(low, high)}, got {_describe(value)}")
+        return default or 0
+    return value
+
+
+def _range(low: int | None, high: int | None) -> str:
+    return "an integer" if low is None or high is None else f"an integer {low}-{high}"
+
+
+def _text(
+    table: Mapping[str, object],
+    key: str,
+    valid: Callable[[str], object],
+    expected: str,
+    problems: list[str],
+    *,
+    prefix: str = "",
+) -> str | None:
+    if key not in table:
+        return None
+    value = table[key]
+    if not isinstance(value, str) or not valid(value):
+        problems.append(f"{_dotted(prefix, key)}: expected {expected}, got {_describe(value)}")
+        return None
+    return value
+
+
+def _resources(table: Mapping[str, object], problems: list[str]) -> Resources:
+    if "resources" not in table:
+        return Resources()
+    value = table["resources"]
+    if not isinstance(value, dict):
+        problems.append(f"resources: expected a table with cpus and memory, got {_describe(value)}")
+        return Resources()
+    _check_keys(value, _RESOURCE_KEYS, "resources", problems)
+    cpus = _text(
+        value,
+        "cpus",
+        _is_cpus,
+        'a number of CPUs above 0 and at most 64, as a string like "1.0"',
+        problems,
+        prefix="resources",
+    )
+    memory = _text(
+        value,
+        "memory",
+        _is_memory,
+        'a size of at least 6M: a whole number and K, M or G, like "512M"',
+        problems,
+        prefix="resources",
+    )
+    return Resources(cpus=cpus, memory=memory)
+
+
+def _is_cpus(value: str) -> bool:
+    if not _DECIMAL.fullmatch(value):
+        return False
+    try:
+        return Decimal(0) < Decimal(value) <= _MAX_CPUS
+    except InvalidOperation:
+        return False
+
+
+def _is_memory(value: str) -> bool:
+    match = _MEMORY.fullmatch(value)
+    if match is None:
+        return False
+    return int(match.group(1)) * _UNIT_KIB[match.group(2)] >= _MIN_MEMORY_KIB
+
+
+def _is_ipv4(value: str) -> bool:
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _overlap(first: str, second: str) -> bool:
+    """True when listeners on the two addresses would fight over a port."""
+    return first == second or any(
+        ipaddress.IPv4Address(address).is_unspecified for address in (first, second)
+    )
+
+
+def _dotted(prefix: str, key: str) -> str:
+    shown_key = key if _PLAIN_KEY.fullmatch(key) else repr(key)
+    return f"{prefix}.{shown_key}" if prefix else shown_key
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    kind = {bool: "a boolean", str: "a string"}.get(type(value), type(value).__name__)
+    return f"{_quoted(value)} ({kind})"
+
+
+def _quoted(value: object, limit: int = 60) -> str:
+    """`value` as repr() shows it, so control and shell characters are visible; long ones cut."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}... ({len(value)} characters)"
+    return repr(value)

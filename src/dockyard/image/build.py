@@ -1,0 +1,379 @@
+"""`invoke image.build`: the service's production image, tagged by version, git sha and latest.
+
+Built as *gather → plan → act*: `gather` reads the facts of this checkout (version, git
+revision and whether the image's inputs have uncommitted changes, the base image, a CA
+bundle); `plan_build` turns them into the exact `docker build` command, with no side effect;
+`run_build` runs it with BuildKit, streaming its progress. Tags:
+
+- `<image>:<version>` from the service's pyproject.toml,
+- `<image>:<git sha>` (with `-dirty` when the files the image is built from have uncommitted
+  changes: such an image is not what the commit describes),
+- `<image>:latest`.
+
+The base image is `--base` when given, else the local stand-in recorded by `invoke image.base`
+(`.dockyard/images.env`), else the configured official image. A CA bundle named by
+SSL_CERT_FILE, REQUESTS_CA_BUNDLE or PIP_CERT goes to the build as the BuildKit secret `ca`,
+which no layer keeps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import subprocess
+import threading
+import time
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from dockyard.core import proc
+from dockyard.core.config import Config
+from dockyard.core.errors import CommandFailedError, ConfigError, MissingFileError
+
+CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT")
+CA_SECRET_ID = "ca"  # noqa: S105 - the name of the BuildKit secret, not a secret
+BUILD_TIMEOUT_S = 1800.0
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class Revision:
+    """Where the checkout stands: the short commit id, and whether the image's inputs changed."""
+
+    sha: str | None
+    dirty: bool = False
+    committed_at: int | None = None  # commit time, seconds since the epoch
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything a build depends on that is read from the world."""
+
+    version: str
+    revision: Revision
+    base_image: str
+    created: str
+    uv_version: str | None = None
+    source: str | None = None
+    ca_bundle: Path | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """One `docker build`: what to build, how to tag it, with which arguments and secrets."""
+
+    dockerfile: Path
+    context: Path
+    tags: tuple[str, ...]
+    build_args: dict[str, str]
+    secrets: dict[str, Path] = field(default_factory=dict)
+    no_cache: bool = False
+    warnings: tuple[str, ...] = ()
+    target: str | None = None  # a stage to stop at; the last stage when None
+
+    def command(self) -> list[str]:
+        args = ["docker", "build", "--progress=plain", "--file", str(self.dockerfile)]
+        for tag in self.tags:
+            args += ["--tag", tag]
+        for name, value in self.build_args.items():
+            args += ["--build-arg", f"{name}={value}"]
+        for secret_id, path in self.secrets.items():
+            args += ["--secret", f"id={secret_id},src={path}"]
+        if self.target:
+            args += ["--target", self.target]
+        if self.no_cache:
+            args.append("--no-cache")
+        return [*args, str(self.context)]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    plan: BuildPlan
+    image_id: str
+    size_bytes: int
+    seconds: float
+    output: str
+
+
+# ------------------------------------------------------------------- plan ---
+
+
+def plan_build(
+    config: Config, facts: Facts, *, image: str | None = None, no_cache: bool = False
+) -> BuildPlan:
+    """The build command for `facts`; pure, so every decision is testable without Docker."""
+    name = image or config.image
+    version_tag = tag_safe(facts.version)
+    tags = [f"{name}:{version_tag}"]
+    warnings = list(facts.warnings)
+    revision = facts.revision
+    if revision.sha:
+        tags.append(f"{name}:{revision.sha}{'-dirty' if revision.dirty else ''}")
+        if revision.dirty:
+            warnings.append(
+                f"the image's inputs have uncommitted changes: tagged {revision.sha}-dirty, "
+                "commit them for an image that matches its revision"
+            )
+    else:
+        warnings.append("not a git checkout: the image gets no revision tag")
+    tags.append(f"{name}:latest")
+    build_args = {
+        "BASE_IMAGE": facts.base_image,
+        "VERSION": facts.version,
+        "REVISION": _revision_label(revision),
+        "CREATED": facts.created,
+    }
+    if facts.uv_version:
+        build_args["UV_VERSION"] = facts.uv_version
+    if facts.source:
+        build_args["SOURCE"] = facts.source
+    secrets = {CA_SECRET_ID: facts.ca_bundle} if facts.ca_bundle else {}
+    return BuildPlan(
+        dockerfile=config.path(config.dockerfile),
+        context=config.path(config.build_context),
+        tags=tuple(tags),
+        build_args=build_args,
+        secrets=secrets,
+        no_cache=no_cache,
+        warnings=tuple(warnings),
+    )
+
+
+def tag_safe(version: str) -> str:
+    """A version as a Docker tag: `1.2.0+local.3` becomes `1.2.0-local.3`."""
+    tag = re.sub(r"[^A-Za-z0-9_.-]", "-", version)
+    if not _TAG.match(tag):
+        raise ConfigError("version", [f"{version!r} cannot be made into a Docker tag"])
+    return tag
+
+
+def created_timestamp(environ: Mapping[str, str], revision: Revision, now: dt.datetime) -> str:
+    """The image's creation time, RFC 3339 in UTC.
+
+    SOURCE_DATE_EPOCH wins (reproducible builds); a clean checkout uses its commit time, so
+    rebuilding the same commit gives the same labels; anything else is built now.
+    """
+    epoch = environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+    elif revision.committed_at is not None and not revision.dirty:
+        moment = dt.datetime.fromtimestamp(revision.committed_at, dt.UTC)
+    else:
+        moment = now.astimezone(dt.UTC)
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def choose_base(config: Config, base: str | None, overrides: Mapping[str, str]) -> str:
+    """`--base`, else the local stand-in `invoke image.base` recorded, else the official image."""
+    return base or overrides.get("PYTHON_IMAGE") or config.images.python
+
+
+def find_ca_bundle(environ: Mapping[str, str]) -> tuple[Path | None, list[str]]:
+    """The first CA bundle the environment names that exists, and warnings about the others."""
+    warnings: list[str] = []
+    for variable in CA_VARIABLES:
+        value = environ.get(variable, "").strip()
+        if not value:
+            continue
+        path = Path(value)
+        if path.is_file():
+            return path, warnings
+        warnings.append(f"{variable}={value} is not a file: not passed to the build")
+    return None, warnings
+
+
+def public_url(url: str) -> str:
+    """A remote URL without the user and password a CI checkout may carry in it."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return ""
+    if not parts.scheme or not host:
+        return url if "@" not in url else url.split("@", 1)[1]
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _revision_label(revision: Revision) -> str:
+    if not revision.sha:
+        return "unknown"
+    return f"{revision.sha}-dirty" if revision.dirty else revision.sha
+
+
+# ----------------------------------------------------------------- gather ---
+
+
+def read_version(config: Config) -> str:
+    """`[project].version` of the service's pyproject.toml."""
+    path = config.path(config.service_pyproject)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MissingFileError(
+            f"{config.service_pyproject}: not found (tool.dockyard.service_pyproject)",
+            hint="point tool.dockyard.service_pyproject at the service's pyproject.toml",
+        ) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(config.service_pyproject, [f"not valid TOML: {error}"]) from None
+    version = document.get("project", {}).get("version")
+    if not isinstance(version, str) or not version:
+        raise ConfigError(
+            config.service_pyproject,
+            ["[project].version: expected a static version string"],
+            hint='set `version = "0.1.0"` in the service\'s [project] table',
+        )
+    return version
+
+
+def read_uv_version(config: Config) -> str | None:
+    """The uv version pinned in uv.lock, so the image installs with the same resolver."""
+    lock = config.path("uv.lock")
+    try:
+        document = tomllib.loads(lock.read_text(encoding="utf-8"))
+    except (FileNotFoundError, tomllib.TOMLDecodeError):
+        return None
+    for package in document.get("package", []):
+        if package.get("name") == "uv" and isinstance(package.get("version"), str):
+            return str(package["version"])
+    return None
+
+
+def read_revision(config: Config, environ: Mapping[str, str]) -> Revision:
+    """The short commit id, and whether the files the image is built from differ from it."""
+    git = ["git", "-C", str(config.root)]
+    head = proc.run([*git, "rev-parse", "--short=12", "HEAD"], env=environ, check=False)
+    if not head.ok:
+        return Revision(sha=None)
+    inputs = [config.dockerfile, "uv.lock", "pyproject.toml", _service_dir(config)]
+    status = proc.run(
+        [*git, "status", "--porcelain", "--", *dict.fromkeys(inputs)], env=environ, check=False
+    )
+    stamp = proc.run([*git, "log", "-1", "--format=%ct"], env=environ, check=False)
+    committed = int(stamp.stdout.strip()) if stamp.ok and stamp.stdout.strip().isdigit() else None
+    return Revision(
+        sha=head.stdout.strip(), dirty=bool(status.stdout.strip()), committed_at=committed
+    )
+
+
+def read_source(config: Config, environ: Mapping[str, str]) -> str | None:
+    remote = proc.run(
+        ["git", "-C", str(config.root), "remote", "get-url", "origin"], env=environ, check=False
+    )
+    if not remote.ok:
+        return None
+    return public_url(remote.stdout.strip()) or None
+
+
+def _service_dir(config: Config) -> str:
+    parent = Path(config.service_pyproject).parent
+    return str(parent) if str(parent) != "." else "."
+
+
+def gather(config: Config, environ: Mapping[str, str], base: str | None = None) -> Facts:
+    """Read the facts of this checkout; raise MissingFileError when the Dockerfile is absent."""
+    from dockyard.image.overrides import read_overrides
+
+    dockerfile = config.path(config.dockerfile)
+    if not dockerfile.is_file():
+        raise MissingFileError(
+            f"{config.dockerfile}: not found (tool.dockyard.dockerfile)",
+            hint="create the production Dockerfile or point tool.dockyard.dockerfile at it",
+        )
+    revision = read_revision(config, environ)
+    ca_bundle, warnings = find_ca_bundle(environ)
+    return Facts(
+        version=read_version(config),
+        revision=revision,
+        base_image=choose_base(config, base, read_overrides(config)),
+        created=created_timestamp(environ, revision, dt.datetime.now(dt.UTC)),
+        uv_version=read_uv_version(config),
+        source=read_source(config, environ),
+        ca_bundle=ca_bundle,
+        warnings=tuple(warnings),
+    )
+
+
+# -------------------------------------------------------------------- act ---
+
+
+def run_build(
+    plan: BuildPlan,
+    environ: Mapping[str, str],
+    *,
+    on_line: Callable[[str], None] | None = None,
+    timeout: float = BUILD_TIMEOUT_S,
+) -> BuildResult:
+    """Run the plan with BuildKit, passing each output line to `on_line` as it comes."""
+    executable = proc.which("docker", environ)
+    if executable is None:
+        raise MissingFileError(
+            "docker: command not found on PATH",
+            hint="install the Docker CLI (`invoke doctor` says how)",
+        )
+    args = plan.command()
+    env = {**environ, "DOCKER_BUILDKIT": "1"}
+    started = time.monotonic()
+    lines: list[str] = []
+    timed_out = threading.Event()
+    with subprocess.Popen(
+        [executable, *args[1:]],
+        cwd=plan.context,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    ) as child:
+        assert child.stdout is not None  # noqa: S101 - stdout=PIPE above
+        # A build that stops printing must still stop: the watchdog kills it at the deadline.
+
+        def expire() -> None:
+            timed_out.set()
+            child.kill()
+
+        watchdog = threading.Timer(timeout, expire)
+        watchdog.start()
+        try:
+            for line in child.stdout:
+                lines.append(line.rstrip("\n"))
+                if on_line is not None:
+                    on_line(lines[-1])
+            code = child.wait()
+        finally:
+            watchdog.cancel()
+    if timed_out.is_set():
+        raise CommandFailedError(
+            f"`docker build` of {plan.tags[0]} did not finish within {timeout:.0f} s",
+            hint="check the build's network access (a proxy needs its CA bundle)",
+        )
+    seconds = time.monotonic() - started
+    output = "\n".join(lines)
+    if code != 0:
+        tail = "\n".join(lines[-30:])
+        raise CommandFailedError(
+            f"`docker build` of {plan.tags[0]} exited with {code}:\n{tail}",
+            hint=_failure_hint(output),
+        )
+    inspect = proc.run(
+        ["docker", "image", "inspect", "--format", "{{.Id}} {{.Size}}", plan.tags[0]],
+        env=environ,
+    )
+    image_id, size = inspect.stdout.split()
+    return BuildResult(plan, image_id, int(size), seconds, output)
+
+
+def _failure_hint(output: str) -> str | None:
+    if "CERTIFICATE_VERIFY_FAILED" in output or "invalid peer certificate" in output:
+        return (
+            "TLS is intercepted here: set SSL_CERT_FILE to the CA bundle "
+            "(e.g. /etc/ssl/certs/ca-certificates.crt) so the build gets it as a secret"
+        )
+    if "failed to resolve source metadata" in output or "pull access denied" in output:
+        return "the base image is not available: run `invoke image.base` or pass --base"
+    return None

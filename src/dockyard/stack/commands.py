@@ -1,0 +1,174 @@
+"""`invoke stack.*`: up, down, ps, health and logs of the compose stack."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from dockyard.core.config import Config
+from dockyard.core.console import print_json
+from dockyard.core.engine import connect
+from dockyard.core.errors import ExitCode, UnknownNameError
+from dockyard.core.invocation import Invocation
+from dockyard.stack import lifecycle as stack
+from dockyard.stack.compose import ComposeProject, ServiceState, Verdict
+from dockyard.stack.health import NotReadyError, ready_answers, wait_ready
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+VERDICT_STYLE = {"ready": "green", "done": "green", "waiting": "yellow", "failed": "bold red"}
+
+
+def base_url(config: Config) -> str | None:
+    """Where the stack answers on this machine: the published proxy port on 127.0.0.1."""
+    port = config.ports.get(config.services.proxy)
+    return f"http://127.0.0.1:{port}" if port else None
+
+
+def default_project(
+    invocation: Invocation, profile: str = "development", *, dev: bool = False
+) -> ComposeProject:
+    from dockyard.image.overrides import read_overrides
+
+    config = invocation.config
+    if profile not in config.profiles:
+        raise UnknownNameError(
+            f"unknown profile {profile!r}", hint=f"use one of: {', '.join(config.profiles)}"
+        )
+    return stack.project_for(config, profile, read_overrides(config), dev=dev)
+
+
+def start(
+    invocation: Invocation, profile: str = "development", *, dev: bool = False
+) -> stack.Readiness:
+    """Bring the stack up and wait until every service is ready; the service and its proxy
+    count as ready as soon as the service's readiness answers 200 through the proxy.
+    Shared by `stack.up` and `bootstrap`."""
+    config = invocation.config
+    project = default_project(invocation, profile, dev=dev)
+    client = connect(invocation.environ)
+    url = base_url(config)
+    probe = None
+    if url is not None:
+        ready_url = url + config.health.ready_path
+        probe = stack.Probe(
+            frozenset({config.services.app, config.services.proxy}),
+            lambda: ready_answers(ready_url),
+            f"{config.health.ready_path} answers 200 through the proxy",
+        )
+    return stack.up(
+        project,
+        invocation.environ,
+        client,
+        invocation.console,
+        timeout=config.health.timeout_seconds,
+        ports=config.ports,
+        probe=probe,
+    )
+
+
+def up(invocation: Invocation, profile: str = "development", dev: bool = False) -> int:
+    readiness = start(invocation, profile, dev=dev)
+    if invocation.as_json:
+        print_json(
+            {"ok": True, "seconds": round(readiness.seconds, 2), "services": readiness.services}
+        )
+        return ExitCode.OK
+    slowest = max(readiness.services.values(), default=0.0)
+    invocation.console.print(f"[green]stack is up[/] and ready in {slowest:.1f} s")
+    url = base_url(invocation.config)
+    if url:
+        invocation.console.print(f"  {url}")
+    return ExitCode.OK
+
+
+def down(invocation: Invocation, volumes: bool = False) -> int:
+    config = invocation.config
+    stack.down(config.project, invocation.environ, volumes=volumes, cwd=config.root)
+    kept = "data volumes removed" if volumes else "data volumes kept (--volumes removes them)"
+    invocation.console.print(f"stack {config.project} is down; {kept}")
+    return ExitCode.OK
+
+
+def health(invocation: Invocation) -> int:
+    """Every service's state and, through the proxy, the service's own readiness answer."""
+    project = default_project(invocation)
+    states = stack.service_states(project, invocation.environ, connect(invocation.environ))
+    url = base_url(invocation.config)
+    ready: str | None = None
+    if url is not None:
+        try:
+            wait_ready(url + invocation.config.health.ready_path, timeout=2)
+            ready = "ready"
+        except NotReadyError as error:
+            ready = error.message
+    failed = any(s.verdict in (Verdict.FAILED, Verdict.WAITING) for s in states) or (
+        ready not in (None, "ready")
+    )
+    if invocation.as_json:
+        print_json(
+            {
+                "ok": not failed,
+                "services": [_as_dict(state) for state in states],
+                "through_proxy": ready,
+            }
+        )
+    else:
+        _print_states(invocation, states)
+        if ready is not None:
+            style = "green" if ready == "ready" else "bold red"
+            invocation.console.print(f"  {'(proxy)':<12} [{style}]{ready}[/]")
+    return ExitCode.FAILED if failed else ExitCode.OK
+
+
+def ps(invocation: Invocation) -> int:
+    project = default_project(invocation)
+    states = stack.service_states(project, invocation.environ, connect(invocation.environ))
+    if invocation.as_json:
+        print_json([_as_dict(state) for state in states])
+    else:
+        _print_states(invocation, states)
+    return ExitCode.OK
+
+
+def logs(invocation: Invocation, service: str = "", save: bool = False, tail: int = 100) -> int:
+    """Show the tail of the logs, or with `save` write every service's full log to files."""
+    project = default_project(invocation)
+    services = [service] if service else _service_names(invocation, project)
+    if save:
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        directory = invocation.config.path(".dockyard/logs") / stamp
+        for path in stack.save_logs(project, invocation.environ, services, directory):
+            invocation.console.print(f"wrote {path.relative_to(invocation.config.root)}")
+        return ExitCode.OK
+    from dockyard.core import proc
+
+    shown = proc.run(
+        project.command("logs", "--no-color", "--tail", str(tail), *services),
+        env=project.environ(invocation.environ),
+        timeout=60,
+    )
+    print(ANSI_ESCAPE.sub("", shown.stdout), end="")
+    return ExitCode.OK
+
+
+def _service_names(invocation: Invocation, project: ComposeProject) -> list[str]:
+    return [plan.name for plan in stack.validate(project, invocation.environ)]
+
+
+def _as_dict(state: ServiceState) -> dict[str, object]:
+    return {
+        "service": state.name,
+        "verdict": state.verdict.value,
+        "detail": state.detail,
+        "containers": [
+            {"name": c.name, "status": c.status, "health": c.health} for c in state.containers
+        ],
+    }
+
+
+def _print_states(invocation: Invocation, states: list[ServiceState]) -> None:
+    for state in states:
+        style = VERDICT_STYLE[state.verdict.value]
+        invocation.console.print(
+            f"  {state.name:<12} [{style}]{state.verdict.value:<8}[/] {state.detail}"
+        )

@@ -1,0 +1,318 @@
+"""The compose stack: bring it up and wait until it is healthy, take it down, show and save logs.
+
+`up` validates the compose files first (compose's own message on a mistake),
+checks the published ports, starts the services, then watches every container
+against a monotonic deadline: it reports each service as it becomes ready and
+stops at the first that fails, showing that service's health output and logs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dockyard.core import proc
+from dockyard.core.config import Config
+from dockyard.core.errors import CommandFailedError, ConfigError, DockyardError, MissingFileError
+from dockyard.core.ports import find_listener, port_is_free
+from dockyard.stack.compose import (
+    ComposeProject,
+    ContainerState,
+    ServicePlan,
+    ServiceState,
+    Verdict,
+    assess,
+    container_state,
+    plan_services,
+)
+
+if TYPE_CHECKING:
+    import docker
+    from rich.console import Console
+
+POLL_SECONDS = 0.2
+LOG_TAIL = 40
+
+
+class StackFailedError(DockyardError):
+    """A service did not become healthy; the message holds its health output and logs."""
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A direct readiness check (an HTTP request through the proxy, say) that vouches for some
+    services sooner than the engine's healthcheck interval would."""
+
+    services: frozenset[str]
+    check: Callable[[], bool]
+    label: str
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """How long each service took, for the summary and the benchmarks."""
+
+    seconds: float
+    services: dict[str, float]  # seconds from `began` until each service was ready
+    began: float = 0.0  # time.monotonic() when the wait began
+
+
+def project_for(
+    config: Config,
+    profile: str = "development",
+    overrides: Mapping[str, str] | None = None,
+    *,
+    dev: bool = False,
+    env_file: Path | None = None,
+    name: str | None = None,
+) -> ComposeProject:
+    """The compose project of the default stack: config's files (plus the development
+    override with `dev`), and the profile's env file (or `env_file`, e.g. its example)."""
+    names = [*config.compose_files, *(config.dev_compose_files if dev else [])]
+    files = tuple(config.path(name) for name in names)
+    for path in files:
+        if not path.is_file():
+            raise MissingFileError(
+                f"{path}: compose file not found",
+                hint="check [tool.dockyard] compose_files in pyproject.toml",
+            )
+    env_file = env_file or config.path(config.env_dir) / f".env.{profile}"
+    if not env_file.is_file():
+        raise MissingFileError(
+            f"{env_file}: not found", hint=f"run `invoke env.init --profile {profile}`"
+        )
+    variables = {f"{name.upper()}_PORT": str(port) for name, port in config.ports.items()}
+    variables["APP_IMAGE"] = f"{config.image}:latest"
+    variables.update(overrides or {})
+    return ComposeProject(name or config.project, config.root, files, env_file, variables)
+
+
+def validate(project: ComposeProject, environ: Mapping[str, str]) -> list[ServicePlan]:
+    """`docker compose config`: compose's own message, verbatim, when a file is wrong (BAD-05)."""
+    found = proc.run(
+        project.command("config", "--format", "json"),
+        env=project.environ(environ),
+        check=False,
+        timeout=60,
+    )
+    if not found.ok:
+        files = ", ".join(_shown(path, project.directory) for path in project.files)
+        raise ConfigError(
+            f"docker compose rejected {files} (with {project.env_file.name})",
+            [found.stderr.strip() or found.stdout.strip()],
+            hint=f"fix the file named above: one of {files} or {project.env_file.name}",
+        )
+    return plan_services(found.stdout)
+
+
+def _shown(path: Path, directory: Path) -> str:
+    return str(path.relative_to(directory)) if path.is_relative_to(directory) else str(path)
+
+
+def check_ports(ports: Mapping[str, int], owned: Callable[[int], bool]) -> None:
+    """Every published port must be free, or already ours; name the holder otherwise."""
+    busy = []
+    for name, port in ports.items():
+        if port_is_free(port) or owned(port):
+            continue
+        holder = find_listener(port)
+        busy.append(f"port {port} ({name}) is in use" + (f" by {holder}" if holder else ""))
+    if busy:
+        raise DockyardError(
+            "; ".join(busy) + "; nothing was started",
+            hint="stop what holds it, or set another port in [tool.dockyard.ports]",
+        )
+
+
+def up(
+    project: ComposeProject,
+    environ: Mapping[str, str],
+    client: docker.DockerClient,
+    console: Console,
+    *,
+    timeout: float,
+    ports: Mapping[str, int],
+    probe: Probe | None = None,
+) -> Readiness:
+    """Validate, start and wait until every service is healthy (or a one-shot has completed)."""
+    plans = validate(project, environ)
+    check_ports(ports, lambda port: _published_by(client, project.name, port))
+    # Compose itself waits for `depends_on` conditions; it runs in the background while the
+    # wait below reports every service's progress and explains a failure.
+    with tempfile.TemporaryFile("w+", prefix="dockyard-compose-") as output:
+        starter = proc.spawn(
+            project.command("up", "--detach", "--no-build", "--remove-orphans"),
+            env=project.environ(environ),
+            output=output,
+        )
+        try:
+            return wait_ready(
+                project, client, plans, console, timeout=timeout, starter=starter, probe=probe
+            )
+        except StackFailedError as failure:
+            output.seek(0)
+            compose_said = output.read().strip().splitlines()[-5:]
+            raise StackFailedError(
+                failure.message + "\ncompose said:\n" + "\n".join(f"  {x}" for x in compose_said)
+            ) from None
+        finally:
+            if starter.poll() is None:
+                starter.terminate()
+            starter.wait(timeout=30)
+
+
+def wait_ready(
+    project: ComposeProject,
+    client: docker.DockerClient,
+    plans: list[ServicePlan],
+    console: Console,
+    *,
+    timeout: float,
+    starter: subprocess.Popen[str] | None = None,
+    probe: Probe | None = None,
+) -> Readiness:
+    """Poll the containers until all services are ready; fail fast on exited, restarting or
+    unhealthy containers, or when compose gives up; stop at a monotonic deadline."""
+    started = time.monotonic()
+    since = time.time() - 1  # containers created from here on are this run's
+    deadline = started + timeout
+    reached: dict[str, float] = {}
+    shown: dict[str, str] = {}
+    while True:
+        settled = starter is None or starter.poll() is not None
+        containers = project_containers(client, project.name)
+        states = [assess(plan, containers, settled=settled, since=since) for plan in plans]
+        if probe is not None:
+            states = _vouch(states, probe)
+        for state in states:
+            if shown.get(state.name) != state.detail:
+                shown[state.name] = state.detail
+                console.print(f"  {state.name:<12} {state.verdict.value:<8} {state.detail}")
+            if state.verdict in (Verdict.READY, Verdict.DONE):
+                reached.setdefault(state.name, time.monotonic() - started)
+            else:
+                reached.pop(state.name, None)  # replaced by compose: not ready after all
+        failed = next((s for s in states if s.verdict is Verdict.FAILED), None)
+        if failed is None and starter is not None and starter.poll() not in (None, 0):
+            failed = next((s for s in states if s.verdict is Verdict.WAITING), states[0])
+        if failed is not None:
+            raise StackFailedError(diagnose(client, failed, "failed"))
+        # Ready only once compose has finished too: until then it may still replace containers
+        # that look healthy now.
+        if len(reached) == len(plans) and (starter is None or starter.poll() == 0):
+            return Readiness(time.monotonic() - started, reached, started)
+        if time.monotonic() >= deadline:
+            late = next(s for s in states if s.name not in reached)
+            raise StackFailedError(diagnose(client, late, f"not ready after {timeout:.0f} s"))
+        time.sleep(POLL_SECONDS)
+
+
+def _vouch(states: list[ServiceState], probe: Probe) -> list[ServiceState]:
+    """Mark the probe's services ready when their containers run and the probe passes."""
+    covered = [s for s in states if s.name in probe.services]
+    running = all(
+        s.verdict is not Verdict.FAILED
+        and s.containers
+        and all(c.status == "running" for c in s.containers)
+        for s in covered
+    )
+    if not covered or not running or not probe.check():
+        return states
+    return [
+        replace(s, verdict=Verdict.READY, detail=f"ready ({probe.label})")
+        if s in covered and s.verdict is Verdict.WAITING
+        else s
+        for s in states
+    ]
+
+
+def diagnose(client: docker.DockerClient, state: ServiceState, what: str) -> str:
+    """The failed service's last health-check output and the tail of its logs."""
+    lines = [f"service {state.name} {what}: {state.detail}"]
+    from docker.errors import NotFound
+
+    for container in state.containers:
+        try:
+            attrs = client.api.inspect_container(container.name)
+        except NotFound:
+            continue  # replaced by compose meanwhile
+        probes = (attrs.get("State", {}).get("Health") or {}).get("Log") or []
+        if probes:
+            last = probes[-1]
+            lines.append(f"last health check of {container.name} (exit {last.get('ExitCode')}):")
+            lines += [f"  {line}" for line in str(last.get("Output", "")).strip().splitlines()]
+        logs = client.api.logs(container.name, tail=LOG_TAIL).decode(errors="replace")
+        lines.append(f"last {LOG_TAIL} log lines of {container.name}:")
+        lines += [f"  {line}" for line in logs.rstrip().splitlines()] or ["  (no output)"]
+    lines.append(
+        f"the other services are left running for inspection; `invoke stack.logs {state.name}` "
+        "shows more, `invoke stack.down` stops everything"
+    )
+    return "\n".join(lines)
+
+
+def down(name: str, environ: Mapping[str, str], *, volumes: bool, cwd: Path) -> None:
+    """Stop and remove the project's containers and networks; data volumes stay unless
+    `volumes`. By project name alone, so that neither a broken compose file nor a missing
+    env file stands in the way of stopping what runs."""
+    args = ["docker", "compose", "--project-name", name, "down", "--remove-orphans"]
+    proc.run([*args, *(["--volumes"] if volumes else [])], env=environ, cwd=cwd, timeout=180)
+
+
+def service_states(
+    project: ComposeProject, environ: Mapping[str, str], client: docker.DockerClient
+) -> list[ServiceState]:
+    """Every service's current state, for `stack.ps` and `stack.health`."""
+    plans = validate(project, environ)
+    containers = project_containers(client, project.name)
+    return [assess(plan, containers) for plan in plans]
+
+
+def save_logs(
+    project: ComposeProject, environ: Mapping[str, str], services: list[str], directory: Path
+) -> list[Path]:
+    """Write each service's full log to `directory/<service>.log`; return the files."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for service in services:
+        found = proc.run(
+            project.command("logs", "--no-color", "--timestamps", service),
+            env=project.environ(environ),
+            timeout=120,
+        )
+        path = directory / f"{service}.log"
+        path.write_text(found.stdout, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def project_containers(client: docker.DockerClient, project: str) -> list[ContainerState]:
+    """The project's service containers (not `compose run` one-offs), fully inspected."""
+    from docker.errors import DockerException, NotFound
+
+    label = f"com.docker.compose.project={project}"
+    states = []
+    try:
+        for summary in client.api.containers(all=True, filters={"label": label}):
+            if summary.get("Labels", {}).get("com.docker.compose.oneoff") == "True":
+                continue
+            try:
+                states.append(container_state(client.api.inspect_container(summary["Id"])))
+            except NotFound:
+                continue  # removed between the listing and the inspection
+    except DockerException as error:
+        raise CommandFailedError(f"could not list the containers of {project}: {error}") from None
+    return states
+
+
+def _published_by(client: docker.DockerClient, project: str, port: int) -> bool:
+    label = f"com.docker.compose.project={project}"
+    for summary in client.api.containers(filters={"label": label}):
+        if any(binding.get("PublicPort") == port for binding in summary.get("Ports", [])):
+            return True
+    return False
