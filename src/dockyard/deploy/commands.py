@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockyard.core.errors import DockyardError, ExitCode
+from dockyard.core.ids import validate_id
 from dockyard.core.invocation import Invocation
 from dockyard.deploy import history as deployhistory
 from dockyard.deploy import instances
@@ -54,7 +55,7 @@ class Places:
         return self.root / "monitors"
 
     def runtime(self, instance: str) -> Path:
-        return self.root / "instances" / instances.validate_id(instance)
+        return self.root / "instances" / validate_id(instance)
 
 
 def target_for(config: Config, instance: Instance) -> Target:
@@ -170,7 +171,7 @@ def deploy_all(
 
 def unlock(invocation: Invocation, instance: str, *, force: bool = False) -> int:
     """Remove a stale lock (or, with `force`, a live one) of an instance."""
-    instances.validate_id(instance)
+    validate_id(instance)
     removed = deploylock.unlock(Places.of(invocation.config).locks, instance, force=force)
     if removed is None:
         invocation.console.print(f"{instance}: not locked")
@@ -185,7 +186,7 @@ def unlock(invocation: Invocation, instance: str, *, force: bool = False) -> int
 def history(invocation: Invocation, instance: str | None = None) -> int:
     """The deploy history, oldest first."""
     if instance is not None:
-        instances.validate_id(instance)
+        validate_id(instance)
     records = _records(invocation, instance)
     if invocation.as_json:
         from dockyard.core.console import print_json
@@ -239,7 +240,7 @@ def monitors(invocation: Invocation, stop: str | None = None, *, cleanup: bool =
 
     directory = Places.of(invocation.config).monitors
     if stop is not None:
-        instances.validate_id(stop)
+        validate_id(stop)
         stopped = monitor.stop(directory, stop)
         invocation.console.print(
             f"{stop}: " + ("monitor stopped" if stopped else "no monitor running")

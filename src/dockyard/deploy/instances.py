@@ -23,22 +23,16 @@ from pathlib import Path
 from dockyard.core.config import Config
 from dockyard.core.errors import (
     ConfigError,
-    DockyardError,
-    ExitCode,
     UnknownNameError,
     UnreadableFileError,
 )
+from dockyard.core.ids import ID_RULE, is_valid_id, quoted, validate_id
 from dockyard.env.store import shown
 
 SUFFIXES = (".toml", ".json")
 DEFAULT_BIND = "127.0.0.1"
-ID_RULE = (
-    "1-30 characters: lowercase ASCII letters, digits and '-', starting with a letter, "
-    "without '--' or a trailing '-' (e.g. 'staging', 'customer-42')"
-)
 EXAMPLES_HINT = "staging.toml and production.toml in env/instances show every key"
 
-_ID = re.compile(r"[a-z][a-z0-9-]{0,29}", re.ASCII)
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)
 _MEMORY = re.compile(r"([1-9][0-9]*)([KMG])", re.ASCII)
 _DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
@@ -58,12 +52,6 @@ _TOP_KEYS = (
     "resources",
 )
 _RESOURCE_KEYS = ("cpus", "memory")
-
-
-class InvalidInstanceIdError(DockyardError):
-    """A value given as an instance id is not a safe, well-formed id."""
-
-    exit_code = ExitCode.CONFIG
 
 
 @dataclass(frozen=True)
@@ -109,24 +97,6 @@ def compose_variables(instance: Instance) -> dict[str, str]:
     return variables
 
 
-# ------------------------------------------------------------------- ids ---
-
-
-def is_valid_id(value: str) -> bool:
-    """True for a short lowercase slug that is safe in paths, commands and project names."""
-    return bool(_ID.fullmatch(value)) and not value.endswith("-") and "--" not in value
-
-
-def validate_id(value: str, *, source: str = "instance id") -> str:
-    """`value` when it is a valid instance id; otherwise an error showing it with repr()."""
-    if not is_valid_id(value):
-        raise InvalidInstanceIdError(
-            f"{source}: {_quoted(value)} is not a valid instance id",
-            hint=f"an instance id is {ID_RULE}",
-        )
-    return value
-
-
 # --------------------------------------------------------------- loading ---
 
 
@@ -156,7 +126,7 @@ def load_all(config: Config) -> list[Instance]:
             by_id.setdefault(path.stem, []).append(path)
         else:
             problems.append(
-                f"{path.name}: the file name {_quoted(path.stem)} is not a valid instance id; "
+                f"{path.name}: the file name {quoted(path.stem)} is not a valid instance id; "
                 f"rename it to an id of {ID_RULE}"
             )
     instances: list[Instance] = []
@@ -463,11 +433,4 @@ def _describe(value: object) -> str:
     if isinstance(value, list):
         return "a list"
     kind = {bool: "a boolean", str: "a string"}.get(type(value), type(value).__name__)
-    return f"{_quoted(value)} ({kind})"
-
-
-def _quoted(value: object, limit: int = 60) -> str:
-    """`value` as repr() shows it, so control and shell characters are visible; long ones cut."""
-    if isinstance(value, str) and len(value) > limit:
-        return f"{value[:limit]!r}... ({len(value)} characters)"
-    return repr(value)
+    return f"{quoted(value)} ({kind})"

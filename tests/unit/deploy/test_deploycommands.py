@@ -15,11 +15,11 @@ from rich.console import Console
 
 from dockyard.core.config import Config
 from dockyard.core.errors import DockyardError, ExitCode
+from dockyard.core.ids import InvalidInstanceIdError
 from dockyard.core.invocation import Invocation
 from dockyard.deploy import commands as deploycommands
 from dockyard.deploy import history as deployhistory
 from dockyard.deploy import lock as deploylock
-from dockyard.deploy.instances import InvalidInstanceIdError
 
 UNSAFE = ["../x", "a;rm -rf /", "a b", "$(id)", "'--", "", "A", "x\n"]
 

@@ -8,14 +8,13 @@ import pytest
 
 from dockyard.core.config import Config, parse_config
 from dockyard.core.errors import ConfigError, ExitCode, UnknownNameError
+from dockyard.core.ids import InvalidInstanceIdError, validate_id
 from dockyard.deploy.instances import (
     Instance,
-    InvalidInstanceIdError,
     Resources,
     compose_variables,
     load_all,
     load_instance,
-    validate_id,
 )
 
 REJECTED_IDS = [
