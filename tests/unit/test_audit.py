@@ -16,13 +16,13 @@ from dockyard.audit.gates import (
     classify_dependency_audit,
     dependency_gate,
     dockerfiles,
-    hadolint_gate,
     project_files,
     secrets_gate,
 )
 from dockyard.core.config import Acceptance, Audit, Config, IgnoredAdvisory
 from dockyard.core.invocation import toolchain_environ
 from dockyard.core.results import Status
+from dockyard.image.hadolint import hadolint_gate
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "dockerfiles"

@@ -23,10 +23,10 @@ from dockyard.core import proc
 from dockyard.core.config import Audit, Config
 from dockyard.core.errors import DockyardError, MissingFileError
 from dockyard.core.results import CheckResult, fail, ok, warn
+from dockyard.image.hadolint import hadolint_gate
 from dockyard.stack.compose import ComposeProject
 
 SECRETS_BASELINE = ".secrets.baseline"
-HADOLINT_CONFIG = ".hadolint.yaml"
 
 
 # ------------------------------------------------------------------- files ---
@@ -58,31 +58,6 @@ def dockerfiles(files: Iterable[str]) -> list[str]:
 
 
 # ---------------------------------------------------------------- hadolint ---
-
-
-def hadolint_gate(root: Path, environ: Mapping[str, str], files: list[str]) -> CheckResult:
-    """hadolint with the project's configuration on every Dockerfile."""
-    name = "hadolint"
-    if not files:
-        return ok(name, "no Dockerfiles in the tree")
-    args = ["hadolint", "--no-color"]
-    if (root / HADOLINT_CONFIG).is_file():
-        args += ["--config", HADOLINT_CONFIG]
-    found = proc.run([*args, *files], cwd=root, env=environ, check=False, timeout=120)
-    findings = tuple(line for line in found.stdout.splitlines() if line.strip())
-    if found.ok:
-        summary = f"{len(files)} Dockerfile(s) pass"
-        return ok(
-            name + "", summary + (f" ({len(findings)} below the threshold)" if findings else "")
-        )
-    if not findings:
-        return fail(name, f"hadolint could not run: {found.tail()}", "see hadolint's message above")
-    return fail(
-        name,
-        f"{len(findings)} finding(s) at or above the failure threshold in {HADOLINT_CONFIG}",
-        "fix each line below; a rule you reject goes in .hadolint.yaml with a reason",
-        findings,
-    )
 
 
 # ---------------------------------------------------------------- hardening ---

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from dockyard.audit.gates import hadolint_gate
 from dockyard.core import proc
 from dockyard.core.config import Config
 from dockyard.core.results import CheckResult, fail, ok, warn
 from dockyard.image.base.plan import DOCKERFILE_LABEL, FINGERPRINT_LABEL
+from dockyard.image.hadolint import hadolint_gate
 
 MB = 1_000_000
 # Run the image's own tools with nothing it could reach or change.
