@@ -1,8 +1,9 @@
 """dockyard's gates: the same sessions run on a laptop and in CI (`nox -s ci`).
 
 Every session installs exactly its dependency group from uv.lock into a reused
-environment, so a warm run spends its time on the checks, not on installing. A sync, and a
-linter that keeps no cache of its own, are skipped while nothing they read has changed.
+environment, so a warm run spends its time on the checks, not on installing. A sync, a
+linter that keeps no cache of its own, and the tests are skipped while nothing they read has
+changed since they last passed (`DOCKYARD_STEP_CACHE=off` runs them anyway).
 Arguments after `--` narrow a session: `nox -s tests -- -m "not engine"`.
 """
 
@@ -51,8 +52,32 @@ def sync(session: Session, *groups: str, project: bool = True) -> None:
     )  # fmt: skip
     env = {"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}
     install = partial(ran, session, install=True, env=env)
-    if stepcache.run_unless_passed(step, install, changes_environment=True):
+    cache = stepcache.enabled(os.environ)
+    if stepcache.run_unless_passed(step, install, changes_environment=True, cache=cache):
         session.log("uv sync: skipped, the lock and the environment are as it left them")
+
+
+def unless_passed(session: Session, name: str, command: Sequence[str]) -> None:
+    """Run a test step unless it passed before with every file of the project, the settings
+    the tests read and the environment exactly as they are now."""
+    from dockyard.gates import stepcache
+
+    settings = {
+        key: value
+        for key, value in os.environ.items()
+        if (key.startswith(("DOCKYARD_", "DOCKER_")) and key != stepcache.SWITCH) or key == "CI"
+    }
+    step = stepcache.plan(
+        name, command, reads=stepcache.project_files(Path()), settings=settings,
+        environment=Path(session.virtualenv.location),
+    )  # fmt: skip
+    if stepcache.run_unless_passed(
+        step, partial(ran, session), cache=stepcache.enabled(os.environ)
+    ):
+        session.log(
+            f"{name}: skipped, they passed before with every file and setting as they are now "
+            f"({stepcache.SWITCH}=off runs them anyway)"
+        )
 
 
 def ran(
@@ -81,7 +106,9 @@ def lint(session: Session) -> None:
         "yamllint", ["yamllint", "--strict", *YAML, *map(str, compose)],
         reads=[*YAML, *compose, *YAMLLINT_CONFIGS], environment=Path(session.virtualenv.location),
     )  # fmt: skip
-    if stepcache.run_unless_passed(yamllint, partial(ran, session)):
+    if stepcache.run_unless_passed(
+        yamllint, partial(ran, session), cache=stepcache.enabled(os.environ)
+    ):
         session.log("yamllint: skipped, nothing it reads has changed since it last passed")
 
 
@@ -97,14 +124,11 @@ def tests(session: Session) -> None:
     """Run the tests with coverage and a JUnit report (engine tests need Docker)."""
     sync(session, "test", "audit")
     Path("reports").mkdir(exist_ok=True)
-    session.run(
-        "pytest",
-        "--cov",
-        "--cov-report=term",
-        "--cov-report=xml:reports/coverage.xml",
-        "--junitxml=reports/junit.xml",
-        *(session.posargs or ["-m", "not image"]),
-    )
+    unless_passed(
+        session, "tests",
+        ["pytest", "--cov", "--cov-report=term", "--cov-report=xml:reports/coverage.xml",
+         "--junitxml=reports/junit.xml", *(session.posargs or ["-m", "not image"])],
+    )  # fmt: skip
 
 
 @nox.session(python=PYTHON)
@@ -114,7 +138,10 @@ def image(session: Session) -> None:
     session.run("invoke", "image.base")
     session.run("invoke", "image.build")
     session.run("invoke", "image.scan")
-    session.run("pytest", "-m", "image", "--junitxml=reports/junit-image.xml", *session.posargs)
+    unless_passed(
+        session, "image tests",
+        ["pytest", "-m", "image", "--junitxml=reports/junit-image.xml", *session.posargs],
+    )  # fmt: skip
 
 
 @nox.session(python=PYTHON, default=False)

@@ -333,3 +333,47 @@ def test_uv_settings_name_the_variables_and_the_uv_that_runs(tmp_path: Path) -> 
     assert stepcache.uv_settings(environ, first) != settings
     uv.unlink()
     assert stepcache.uv_settings(environ, first)["uv binary"] == "absent"
+
+
+def test_the_cache_turned_off_runs_the_step_every_time(tree: Tree) -> None:
+    """`DOCKYARD_STEP_CACHE=off` runs a step that passed before; a pass is still recorded."""
+    assert stepcache.enabled({stepcache.SWITCH: "off"}) is False
+    assert stepcache.enabled({}) is True
+    assert tree.lint() is False
+    assert stepcache.run_unless_passed(tree.plan(), execute, cache=False) is False
+    assert tree.runs() == 2
+    assert tree.lint() is True
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+def test_the_project_files_are_what_git_knows_and_new_files_it_does_not_ignore(
+    tmp_path: Path,
+) -> None:
+    """A new test file counts as a change; what a run writes (ignored) does not."""
+    git(tmp_path, "init", "-q")
+    (tmp_path / ".gitignore").write_text("reports/\n.nox/\n")
+    (tmp_path / "src.py").write_text("x = 1\n")
+    git(tmp_path, "add", ".")
+    (tmp_path / "test_new.py").write_text("def test() -> None: ...\n")
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "junit.xml").write_text("<testsuite/>\n")
+    (tmp_path / ".nox").mkdir()
+    (tmp_path / ".nox" / "record").write_text("key\n")
+    names = [path.name for path in stepcache.project_files(tmp_path)]
+    assert names == [".gitignore", "src.py", "test_new.py"]
+    before = stepcache.fingerprint((), stepcache.project_files(tmp_path))
+    (tmp_path / "reports" / "junit.xml").write_text("<testsuite tests='2'/>\n")
+    assert stepcache.fingerprint((), stepcache.project_files(tmp_path)) == before
+    (tmp_path / "test_new.py").write_text("def test() -> None: assert False\n")
+    assert stepcache.fingerprint((), stepcache.project_files(tmp_path)) != before
+
+
+def test_outside_git_the_project_files_leave_out_what_a_run_writes(tmp_path: Path) -> None:
+    (tmp_path / "src.py").write_text("x = 1\n")
+    for written in (".nox", "reports", ".venv"):
+        (tmp_path / written).mkdir()
+        (tmp_path / written / "file").write_text("\n")
+    assert [path.name for path in stepcache.project_files(tmp_path)] == ["src.py"]

@@ -15,15 +15,18 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
+import subprocess
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard.core.errors import DockyardError, UnreadableFileError
+from dockyard.core.files import replace_atomically
 
 RECORDS_DIR = "dockyard-step-cache"
+# `DOCKYARD_STEP_CACHE=off` runs every step, whatever passed before.
+SWITCH = "DOCKYARD_STEP_CACHE"
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,31 @@ def uv_settings(environ: Mapping[str, str], first: Path) -> dict[str, str]:
     return settings
 
 
+def project_files(root: Path) -> list[Path]:
+    """Every file of the project a test run can read: what git tracks, and new files it does not
+    ignore (so a new test counts), in a stable order. Outside a git checkout, every file under
+    `root` except the environments, caches and reports that a run itself writes."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=root, capture_output=True, check=True, timeout=60,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        skipped = {".git", ".nox", ".venv", "reports", ".dockyard", "__pycache__"}
+        return sorted(
+            path
+            for path in root.rglob("*")
+            if path.is_file() and not skipped.intersection(path.relative_to(root).parts)
+        )
+    names = {name for name in listed.stdout.decode().split("\0") if name}
+    return sorted(root / name for name in names)
+
+
+def enabled(environ: Mapping[str, str]) -> bool:
+    """Whether steps may be skipped at all (`DOCKYARD_STEP_CACHE=off` says no)."""
+    return environ.get(SWITCH, "").strip().lower() not in {"off", "0", "no", "false"}
+
+
 def passed_before(step: Step) -> bool:
     """Whether this exact step (same command, settings, files and environment) passed before."""
     try:
@@ -154,15 +182,20 @@ def passed_before(step: Step) -> bool:
 
 
 def run_unless_passed(
-    step: Step, execute: Callable[[tuple[str, ...]], bool], *, changes_environment: bool = False
+    step: Step,
+    execute: Callable[[tuple[str, ...]], bool],
+    *,
+    changes_environment: bool = False,
+    cache: bool = True,
 ) -> bool:
     """Run the step unless this exact step passed before; return True when it was skipped.
+    With `cache` off the step always runs (and a pass is still recorded).
 
     `execute` raises when the step fails (nothing is recorded then) and returns whether the
     command really ran (a dry run does not); only a step that ran and passed is recorded. A step
     that `changes_environment` (an install) is recorded with the environment it left behind.
     """
-    if passed_before(step):
+    if cache and passed_before(step):
         return True
     if execute(step.command):
         after = step.environment_key
@@ -174,17 +207,9 @@ def run_unless_passed(
 
 def _write(path: Path, text: str) -> None:
     """Replace `path` with `text` in one step, so a reader never sees a partial key."""
-    temporary: Path | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        temporary = Path(name)
-        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-            handle.write(text)
-        temporary.replace(path)
+        replace_atomically(path, text)
     except OSError as error:
-        if temporary is not None:
-            temporary.unlink(missing_ok=True)
         raise DockyardError(
             f"{path}: cannot record the step that passed: {error.strerror}",
             hint=f"check that {path.parent} is a writable directory, or remove it",
