@@ -23,7 +23,7 @@ from dockyard.deploy import lock as deploylock
 from dockyard.deploy.monitor import watcher as monitor
 from dockyard.deploy.switch import DeployFailedError
 
-from .deploys import Load, Webhook, World, wait_for
+from ..deploys import Load, Webhook, World, wait_for
 
 if TYPE_CHECKING:
     import docker

@@ -23,7 +23,7 @@ from dockyard.doctor import commands
 from dockyard.stack import commands as stackcommands
 from dockyard.stack import lifecycle as stack
 
-from .stacks import ENVIRON, free_port
+from ..stacks import ENVIRON, free_port
 
 if TYPE_CHECKING:
     import docker

@@ -18,7 +18,7 @@ from dockyard.env.commands import ensure_profile
 from dockyard.stack import lifecycle as stack
 from dockyard.stack.lifecycle import StackFailedError
 
-from .stacks import ENVIRON, RunningStack
+from ..stacks import ENVIRON, RunningStack
 
 pytestmark = pytest.mark.engine
 

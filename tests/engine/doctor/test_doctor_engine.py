@@ -15,7 +15,7 @@ from dockyard.core.config import Config
 from dockyard.core.results import Status
 from dockyard.doctor.checks import Host, check_buildkit, check_compose, check_engine, run_doctor
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 INVOKE = Path(sys.executable).with_name("invoke")
 
 pytestmark = pytest.mark.engine

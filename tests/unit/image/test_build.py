@@ -28,7 +28,7 @@ from dockyard.image.build import (
     tag_safe,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def project(root: Path, **table: object) -> Config:

@@ -24,7 +24,7 @@ from dockyard.core.invocation import toolchain_environ
 from dockyard.core.results import Status
 from dockyard.image.hadolint import hadolint_gate
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests" / "fixtures" / "dockerfiles"
 TODAY = dt.date(2026, 6, 1)
 ENVIRON = toolchain_environ(os.environ)

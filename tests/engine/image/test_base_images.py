@@ -31,7 +31,7 @@ from dockyard.image.base.plan import FINGERPRINT_LABEL, local_names, local_overr
 from dockyard.image.commands import base
 from dockyard.image.scan import scan_image
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 RUN = uuid.uuid4().hex[:8]
 # Throwaway credentials, fresh for each run.
 PG_PASSWORD = f"pg-{uuid.uuid4().hex}"

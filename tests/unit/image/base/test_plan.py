@@ -31,7 +31,7 @@ from dockyard.image.base.plan import (
 )
 from dockyard.image.overrides import parse_overrides, render_overrides, write_overrides
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[4]
 CREATED = "2026-01-02T03:04:05Z"
 
 

@@ -28,7 +28,7 @@ from dockyard.core.invocation import toolchain_environ
 from dockyard.core.results import Status
 from dockyard.stack.lifecycle import project_for
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests" / "fixtures" / "hardening"
 COMPOSE = FIXTURES / "compose"
 DOCKERFILES = FIXTURES / "dockerfiles"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import testinfra
 
-from .stacks import RunningStack
+from ..stacks import RunningStack
 
 pytestmark = [pytest.mark.engine, pytest.mark.image]
 
