@@ -54,7 +54,8 @@ def test_live_answers_without_any_dependency(client: FlaskClient) -> None:
 def test_ready_names_every_missing_dependency_quickly(client: FlaskClient) -> None:
     started = time.monotonic()
     response = client.get("/health/ready")
-    assert time.monotonic() - started < 2.5
+    # Bounded by the app's own 1 s connection timeouts, well inside a prober's 5 s default.
+    assert time.monotonic() - started < 5.0
     assert response.status_code == 503
     body = response.json
     assert body is not None
