@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dockyard.core.errors import ConfigError, MissingFileError
-from dockyard.env.mask import looks_secret
+from dockyard.core.secrets import looks_secret
 from dockyard.env.parser import NAME
 
 TYPES = ("str", "int", "bool", "url", "port", "duration", "enum", "secret")
