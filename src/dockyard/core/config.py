@@ -2,23 +2,19 @@
 
 Every problem in the table is reported at once, each with its dotted path
 (`tool.dockyard.health.timeout_seconds`) and what was expected, before any
-command touches Docker, git or the network.
+command touches Docker, git or the network. Each section is a dataclass below,
+read by `dockyard.core.validate`; `_check_values` adds the rules types cannot express.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import difflib
 import re
-import tomllib
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from dockyard.core.errors import ConfigError, MissingFileError
+from dockyard.core.validate import build, parse_toml, read_text
 
 TABLE = "tool.dockyard"
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
@@ -208,17 +204,11 @@ class Config:
 def load_config(root: Path) -> Config:
     """Read and validate `[tool.dockyard]` from `root/pyproject.toml`."""
     pyproject = root / "pyproject.toml"
-    try:
-        text = pyproject.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MissingFileError(
-            f"{pyproject}: not found",
-            hint="run dockyard from the project's root, where pyproject.toml is",
-        ) from None
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(str(pyproject), [f"not valid TOML: {error}"]) from None
+    missing = MissingFileError(
+        f"{pyproject}: not found",
+        hint="run dockyard from the project's root, where pyproject.toml is",
+    )
+    document = parse_toml(read_text(pyproject, str(pyproject), missing=missing), str(pyproject))
     table = document.get("tool", {}).get("dockyard")
     if table is None:
         raise ConfigError(
@@ -240,14 +230,8 @@ def parse_config(
     requires_python: str = ">=3.11",
 ) -> Config:
     """Validate a `[tool.dockyard]` table; raise ConfigError listing every problem."""
-    problems: list[str] = []
     preset = {"root": root, "requires_python": requires_python}
-    config = _build(Config, table, TABLE, problems, preset=preset)
-    if isinstance(config, Config):
-        _check_values(config, problems)
-    if problems or not isinstance(config, Config):
-        raise ConfigError(source, problems)
-    return config
+    return build(Config, table, source=source, path=TABLE, preset=preset, check=_check_values)
 
 
 def _check_values(config: Config, problems: list[str]) -> None:
@@ -338,88 +322,3 @@ def _check_hardening(config: Config, problems: list[str]) -> None:
             )
         if not exemption.reason.strip():
             problems.append(f"{path}.exempt[{index}].reason: expected why the rule does not apply")
-
-
-# --------------------------------------------------------------- the builder ---
-
-
-def _build(
-    cls: type[Any], value: object, path: str, problems: list[str], preset: dict[str, Any]
-) -> object:
-    """Build dataclass `cls` from a TOML table, recording problems with their dotted paths."""
-    if not isinstance(value, dict):
-        problems.append(f"{path}: expected a table, got {_describe(value)}")
-        return None
-    before = len(problems)
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in preset}
-    for key in value:
-        if key not in fields:
-            problems.append(f"{path}.{key}: unknown key{_did_you_mean(key, fields)}")
-    arguments: dict[str, Any] = dict(preset)
-    for name, spec in fields.items():
-        if name in value:
-            arguments[name] = _coerce(hints[name], value[name], f"{path}.{name}", problems)
-        elif spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
-            problems.append(f"{path}.{name}: required key is missing")
-    if len(problems) > before:
-        return None
-    return cls(**arguments)
-
-
-def _coerce(hint: Any, value: object, path: str, problems: list[str]) -> object:
-    origin = typing.get_origin(hint)
-    if origin in (types.UnionType, typing.Union):
-        options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-        return _coerce(options[0], value, path, problems)
-    if dataclasses.is_dataclass(hint):
-        return _build(typing.cast(type[Any], hint), value, path, problems, preset={})
-    if origin is list:
-        (item,) = typing.get_args(hint)
-        if not isinstance(value, list):
-            problems.append(f"{path}: expected a list, got {_describe(value)}")
-            return None
-        return [
-            _coerce(item, each, f"{path}[{index}]", problems) for index, each in enumerate(value)
-        ]
-    if origin is dict:
-        _, item = typing.get_args(hint)
-        if not isinstance(value, dict):
-            problems.append(f"{path}: expected a table, got {_describe(value)}")
-            return None
-        return {key: _coerce(item, each, f"{path}.{key}", problems) for key, each in value.items()}
-    if hint is dt.date:
-        return _coerce_date(value, path, problems)
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    expected = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
-    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
-        problems.append(f"{path}: expected {expected.get(hint, hint)}, got {_describe(value)}")
-        return None
-    return value
-
-
-def _coerce_date(value: object, path: str, problems: list[str]) -> dt.date | None:
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    problems.append(f"{path}: expected a date like 2027-01-31, got {_describe(value)}")
-    return None
-
-
-def _describe(value: object) -> str:
-    kind = {dict: "a table", list: "a list", bool: "a boolean", str: "a string"}.get(
-        type(value), type(value).__name__
-    )
-    return kind if isinstance(value, dict | list) else f"{value!r} ({kind})"
-
-
-def _did_you_mean(key: str, known: typing.Iterable[str]) -> str:
-    close = difflib.get_close_matches(key, list(known), n=1)
-    return (
-        f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(sorted(known))})"
-    )

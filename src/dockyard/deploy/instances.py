@@ -9,12 +9,10 @@ dotted key.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import json
 import re
-import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from itertools import combinations
@@ -27,6 +25,7 @@ from dockyard.core.errors import (
     UnreadableFileError,
 )
 from dockyard.core.ids import ID_RULE, is_valid_id, quoted, validate_id
+from dockyard.core.validate import Expect, between, build, expect, parse_toml, read_text
 from dockyard.env.store import shown
 
 SUFFIXES = (".toml", ".json")
@@ -36,46 +35,80 @@ EXAMPLES_HINT = "staging.toml and production.toml in env/instances show every ke
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)
 _MEMORY = re.compile(r"([1-9][0-9]*)([KMG])", re.ASCII)
 _DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
-_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+", re.ASCII)
 _MAX_CPUS = Decimal(64)
 _MIN_MEMORY_KIB = 6 * 1024  # Docker refuses a memory limit below 6 MiB
 _UNIT_KIB = {"K": 1, "M": 1024, "G": 1024 * 1024}
-_TOP_KEYS = (
-    "id",
-    "profile",
-    "port",
-    "bind",
-    "replicas",
-    "worker_replicas",
-    "image",
-    "order",
-    "resources",
-)
-_RESOURCE_KEYS = ("cpus", "memory")
+
+
+def _is_cpus(value: str) -> bool:
+    if not _DECIMAL.fullmatch(value):
+        return False
+    try:
+        return Decimal(0) < Decimal(value) <= _MAX_CPUS
+    except InvalidOperation:
+        return False
+
+
+def _is_memory(value: str) -> bool:
+    match = _MEMORY.fullmatch(value)
+    if match is None:
+        return False
+    return int(match.group(1)) * _UNIT_KIB[match.group(2)] >= _MIN_MEMORY_KIB
+
+
+def _is_ipv4(value: str) -> bool:
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        return False
+    return True
+
+
+# The keys of an instance file are the fields below (all but `source`), in the order their
+# problems are reported; each field's metadata says what its value must be, and
+# `parse_instance` adds what `id` and `profile` must be (the file's name, an env profile).
 
 
 @dataclass(frozen=True)
 class Resources:
     """Limits of each app container; None keeps the compose file's default."""
 
-    cpus: str | None = None  # a decimal number of CPUs, e.g. "1.0"
-    memory: str | None = None  # e.g. "512M"
+    cpus: str | None = field(  # a decimal number of CPUs, e.g. "1.0"
+        default=None,
+        metadata=expect(
+            'a number of CPUs above 0 and at most 64, as a string like "1.0"', _is_cpus
+        ),
+    )
+    memory: str | None = field(  # e.g. "512M"
+        default=None,
+        metadata=expect(
+            'a size of at least 6M: a whole number and K, M or G, like "512M"', _is_memory
+        ),
+    )
 
 
 @dataclass(frozen=True)
 class Instance:
     """One copy of the service on a host, as its instance file describes it."""
 
-    id: str
+    id: str  # the file's name; the file may restate it
     source: Path
     profile: str  # the env profile its containers run with
-    port: int  # the host port its proxy publishes
-    replicas: int = 1  # app containers
-    worker_replicas: int = 2
-    image: str | None = None  # an image tag to pin; None runs the version being deployed
-    resources: Resources = field(default_factory=Resources)
+    port: int = field(metadata=between(1025, 65535))  # the host port its proxy publishes
+    replicas: int = field(default=1, metadata=between(1, 8))  # app containers
+    worker_replicas: int = field(default=2, metadata=between(0, 16))
+    # An image tag to pin; None runs the version being deployed.
+    image: str | None = field(
+        default=None, metadata=expect("an image tag like '1.4.0'", _TAG.fullmatch)
+    )
+    resources: Resources = field(
+        default_factory=Resources, metadata=expect("a table with cpus and memory")
+    )
     order: int = 100  # deploying every instance goes in (order, id) order
-    bind: str = DEFAULT_BIND  # the address the port is published on
+    # The address the port is published on.
+    bind: str = field(
+        default=DEFAULT_BIND, metadata=expect("an IPv4 address like '127.0.0.1'", _is_ipv4)
+    )
 
     def project_name(self, project: str) -> str:
         """The compose project the instance runs as, e.g. "tugboat-staging"."""
@@ -167,30 +200,26 @@ def parse_instance(
     shown_as: str | None = None,
 ) -> Instance:
     """Validate the table of an instance file; ConfigError lists every problem in it."""
-    name = shown_as or str(source)
-    hint = f"fix the file; {EXAMPLES_HINT}"
-    problems: list[str] = []
-    if not isinstance(document, dict):
-        problem = f"expected a table of keys, got {_describe(document)}"
-        raise ConfigError(name, [problem], hint=hint)
-    _check_keys(document, _TOP_KEYS, "", problems)
-    _check_declared_id(document, instance_id, problems)
-    instance = Instance(
-        id=instance_id,
-        source=source,
-        profile=_profile(document, tuple(profiles), problems),
-        port=_integer(document, "port", problems, low=1025, high=65535),
-        replicas=_integer(document, "replicas", problems, low=1, high=8, default=1),
-        worker_replicas=_integer(document, "worker_replicas", problems, low=0, high=16, default=2),
-        image=_text(document, "image", _TAG.fullmatch, "an image tag like '1.4.0'", problems),
-        resources=_resources(document, problems),
-        order=_integer(document, "order", problems, default=100),
-        bind=_text(document, "bind", _is_ipv4, "an IPv4 address like '127.0.0.1'", problems)
-        or DEFAULT_BIND,
+    known = tuple(profiles)
+    rules = {
+        "id": Expect(
+            f"{instance_id!r} (the file's name)",
+            lambda value: value == instance_id,
+            advice="remove the key or make it match the file name",
+        ),
+        "profile": Expect(
+            f"one of the env profiles ({', '.join(known)})", lambda value: value in known
+        ),
+    }
+    return build(
+        Instance,
+        document,
+        source=shown_as or str(source),
+        preset={"source": source},
+        defaults={"id": instance_id},
+        rules=rules,
+        hint=f"fix the file; {EXAMPLES_HINT}",
     )
-    if problems:
-        raise ConfigError(name, problems, hint=hint)
-    return instance
 
 
 # ------------------------------------------------------------ the files ---
@@ -235,33 +264,15 @@ def _two_files(paths: list[Path], instance_id: str) -> str:
 
 def _load_file(config: Config, path: Path, instance_id: str) -> Instance:
     name = shown(config, path)
-    try:
-        data = path.read_bytes()
-    except PermissionError:
-        raise UnreadableFileError(
-            f"{name}: permission denied", hint=f"make the file readable to you: chmod 644 {name}"
-        ) from None
-    except OSError as error:
-        raise UnreadableFileError(f"{name}: cannot be read: {error.strerror}") from None
-    document = _decode(data, path.suffix, name)
+    hint = f"fix the file; {EXAMPLES_HINT}"
+    text = read_text(path, name, hint=hint)
+    if path.suffix == ".json":
+        document: object = _decode_json(text, name, hint)
+    else:
+        document = parse_toml(text, name, hint=hint)
     return parse_instance(
         document, instance_id=instance_id, source=path, profiles=config.profiles, shown_as=name
     )
-
-
-def _decode(data: bytes, suffix: str, name: str) -> object:
-    """The document in an instance file's bytes, in the format its suffix names."""
-    hint = f"fix the file; {EXAMPLES_HINT}"
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ConfigError(name, [f"not UTF-8 text (byte {error.start})"], hint=hint) from None
-    if suffix == ".json":
-        return _decode_json(text, name, hint)
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(name, [f"not valid TOML: {error}"], hint=hint) from None
 
 
 def _decode_json(text: str, name: str, hint: str) -> object:
@@ -286,133 +297,7 @@ def _decode_json(text: str, name: str, hint: str) -> object:
     return document
 
 
-# ------------------------------------------------------------ the values ---
-
-
-def _check_keys(
-    table: Mapping[str, object], known: tuple[str, ...], prefix: str, problems: list[str]
-) -> None:
-    for key in table:
-        if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            suggestion = (
-                f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
-            )
-            problems.append(f"{_dotted(prefix, key)}: unknown key ({suggestion})")
-
-
-def _check_declared_id(table: Mapping[str, object], instance_id: str, problems: list[str]) -> None:
-    if "id" in table and table["id"] != instance_id:
-        problems.append(
-            f"id: expected {instance_id!r} (the file's name), got {_describe(table['id'])}; "
-            "remove the key or make it match the file name"
-        )
-
-
-def _profile(table: Mapping[str, object], profiles: tuple[str, ...], problems: list[str]) -> str:
-    expected = f"one of the env profiles ({', '.join(profiles)})"
-    value = _text(table, "profile", lambda text: text in profiles, expected, problems)
-    if value is None and "profile" not in table:
-        problems.append(f"profile: required key is missing; expected {expected}")
-    return value or ""
-
-
-def _integer(
-    table: Mapping[str, object],
-    key: str,
-    problems: list[str],
-    *,
-    low: int | None = None,
-    high: int | None = None,
-    default: int | None = None,
-) -> int:
-    if key not in table:
-        if default is None:
-            problems.append(f"{key}: required key is missing; expected {_range(low, high)}")
-        return default or 0
-    value = table[key]
-    if (
-        not isinstance(value, int)
-        or isinstance(value, bool)
-        or (low is not None and value < low)
-        or (high is not None and value > high)
-    ):
-        problems.append(f"{key}: expected {_range(low, high)}, got {_describe(value)}")
-        return default or 0
-    return value
-
-
-def _range(low: int | None, high: int | None) -> str:
-    return "an integer" if low is None or high is None else f"an integer {low}-{high}"
-
-
-def _text(
-    table: Mapping[str, object],
-    key: str,
-    valid: Callable[[str], object],
-    expected: str,
-    problems: list[str],
-    *,
-    prefix: str = "",
-) -> str | None:
-    if key not in table:
-        return None
-    value = table[key]
-    if not isinstance(value, str) or not valid(value):
-        problems.append(f"{_dotted(prefix, key)}: expected {expected}, got {_describe(value)}")
-        return None
-    return value
-
-
-def _resources(table: Mapping[str, object], problems: list[str]) -> Resources:
-    if "resources" not in table:
-        return Resources()
-    value = table["resources"]
-    if not isinstance(value, dict):
-        problems.append(f"resources: expected a table with cpus and memory, got {_describe(value)}")
-        return Resources()
-    _check_keys(value, _RESOURCE_KEYS, "resources", problems)
-    cpus = _text(
-        value,
-        "cpus",
-        _is_cpus,
-        'a number of CPUs above 0 and at most 64, as a string like "1.0"',
-        problems,
-        prefix="resources",
-    )
-    memory = _text(
-        value,
-        "memory",
-        _is_memory,
-        'a size of at least 6M: a whole number and K, M or G, like "512M"',
-        problems,
-        prefix="resources",
-    )
-    return Resources(cpus=cpus, memory=memory)
-
-
-def _is_cpus(value: str) -> bool:
-    if not _DECIMAL.fullmatch(value):
-        return False
-    try:
-        return Decimal(0) < Decimal(value) <= _MAX_CPUS
-    except InvalidOperation:
-        return False
-
-
-def _is_memory(value: str) -> bool:
-    match = _MEMORY.fullmatch(value)
-    if match is None:
-        return False
-    return int(match.group(1)) * _UNIT_KIB[match.group(2)] >= _MIN_MEMORY_KIB
-
-
-def _is_ipv4(value: str) -> bool:
-    try:
-        ipaddress.IPv4Address(value)
-    except ValueError:
-        return False
-    return True
+# ------------------------------------------------------------ the ports ---
 
 
 def _overlap(first: str, second: str) -> bool:
@@ -420,17 +305,3 @@ def _overlap(first: str, second: str) -> bool:
     return first == second or any(
         ipaddress.IPv4Address(address).is_unspecified for address in (first, second)
     )
-
-
-def _dotted(prefix: str, key: str) -> str:
-    shown_key = key if _PLAIN_KEY.fullmatch(key) else repr(key)
-    return f"{prefix}.{shown_key}" if prefix else shown_key
-
-
-def _describe(value: object) -> str:
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    kind = {bool: "a boolean", str: "a string"}.get(type(value), type(value).__name__)
-    return f"{quoted(value)} ({kind})"

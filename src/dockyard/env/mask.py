@@ -9,14 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from dockyard.core.secrets import looks_secret
+
 MASK = "****"
 MAX_SHOWN = 120
 
-# Names that usually hold credentials, for keys the schema does not describe.
-_SECRET_NAME = re.compile(
-    r"PASSW(OR)?D|PASSPHRASE|SECRET|TOKEN|KEY|PRIVATE|CREDENTIAL|AUTH|SALT|COOKIE|SESSION|DSN|PWD",
-    re.IGNORECASE,
-)
 # The password part of a URL's credentials (between "user:" and "@host").
 # Quantifiers are bounded so that a very long value costs linear time.
 _URL_CREDENTIALS = re.compile(
@@ -28,11 +25,6 @@ _LINE_KEY = re.compile(
 )
 
 Sensitive = Callable[[str], bool]
-
-
-def looks_secret(name: str) -> bool:
-    """Whether a variable's name suggests it holds a credential."""
-    return bool(_SECRET_NAME.search(name))
 
 
 def redact_url_credentials(text: str) -> str:

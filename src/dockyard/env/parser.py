@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from dockyard.env.mask import MASK, Sensitive, cut, looks_secret, shown_line
+from dockyard.core.secrets import looks_secret
+from dockyard.env.mask import MASK, Sensitive, cut, shown_line
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 BOM = b"\xef\xbb\xbf"

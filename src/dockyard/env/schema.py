@@ -7,9 +7,7 @@ once, like the project configuration does.
 
 from __future__ import annotations
 
-import difflib
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +15,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dockyard.core.errors import ConfigError, MissingFileError
-from dockyard.env.mask import looks_secret
+from dockyard.core.secrets import looks_secret
+from dockyard.core.suggest import did_you_mean
+from dockyard.core.validate import parse_toml, read_text
 from dockyard.env.parser import NAME
 
 TYPES = ("str", "int", "bool", "url", "port", "duration", "enum", "secret")
 _DURATION = re.compile(r"^[0-9]+(ms|s|m|h)$")
+# How alike a variable name must be to be suggested: names share long affixes (POSTGRES_,
+# _PASSWORD, _URL), so at the usual cutoff EXTRA_PASSWORD would be taken for REDIS_PASSWORD.
+_NAME_CUTOFF = 0.75
 _FIELDS = {
     "type",
     "description",
@@ -164,26 +167,18 @@ class Schema:
         return known.secret if known is not None else looks_secret(name)
 
     def did_you_mean(self, name: str) -> str:
-        close = difflib.get_close_matches(name, list(self.variables), n=1, cutoff=0.75)
-        return f" (did you mean {close[0]}?)" if close else ""
+        """` (did you mean NAME?)` for the variable closest to `name`, or ""."""
+        return did_you_mean(name, self.variables, cutoff=_NAME_CUTOFF, quote=False)
 
 
 def load_schema(path: Path, profiles: Iterable[str], *, shown_as: str | None = None) -> Schema:
     """Read and validate the schema file; raise ConfigError listing every problem."""
     source = shown_as or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MissingFileError(
-            f"{source}: the env schema is missing",
-            hint="restore it from git, or point [tool.dockyard] env_schema at it",
-        ) from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as error:
-        raise ConfigError(source, [f"cannot be read: {error}"]) from None
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(source, [f"not valid TOML: {error}"]) from None
+    missing = MissingFileError(
+        f"{source}: the env schema is missing",
+        hint="restore it from git, or point [tool.dockyard] env_schema at it",
+    )
+    document = parse_toml(read_text(path, source, missing=missing), source)
     return parse_schema(document, source=source, profiles=tuple(profiles))
 
 
@@ -225,9 +220,7 @@ def _variable(  # noqa: PLR0912
         return None
     for key in table:
         if key not in _FIELDS:
-            close = difflib.get_close_matches(key, _FIELDS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            problems.append(f"{where}.{key}: unknown field{hint}")
+            problems.append(f"{where}.{key}: unknown field{did_you_mean(key, _FIELDS)}")
     kind = table.get("type")
     if kind not in TYPES:
         problems.append(f"{where}.type: expected one of {', '.join(TYPES)}, got {kind!r}")

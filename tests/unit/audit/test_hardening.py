@@ -26,6 +26,7 @@ from dockyard.core.config import Config, Exemption, Hardening, Services, parse_c
 from dockyard.core.errors import ConfigError
 from dockyard.core.invocation import toolchain_environ
 from dockyard.core.results import Status
+from dockyard.core.secrets import Where, looks_secret
 from dockyard.stack.lifecycle import project_for
 
 REPO = Path(__file__).resolve().parents[3]
@@ -462,3 +463,23 @@ def test_the_hardening_configuration_is_validated(tmp_path: Path) -> None:
         f"{path}.exempt[0].rule: expected a checklist id like RT-03, got 'RT3'",
         f"{path}.exempt[0].reason: expected why the rule does not apply",
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "shown", "service", "build"),
+    [
+        ("DB_PASSWORD", True, True, True),
+        ("API_KEY", True, True, True),
+        ("SIGNING_KEY", True, True, False),
+        ("GPG_KEY", True, True, False),
+        ("SESSION_TIMEOUT", True, False, False),
+        ("LOG_LEVEL", False, False, False),
+    ],
+)
+def test_secret_names_are_judged_as_widely_as_each_place_affords(
+    name: str, shown: bool, service: bool, build: bool
+) -> None:
+    """Output masks every hint of a credential; SEC-04 takes any KEY; SEC-02 API and private
+    keys only, since other build-time keys (GPG_KEY) are public."""
+    judged = [looks_secret(name, where) for where in (Where.OUTPUT, Where.SERVICE, Where.BUILD)]
+    assert judged == [shown, service, build]

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from dockyard.core.config import Config, load_config, parse_config
-from dockyard.core.errors import ConfigError, ExitCode, MissingFileError
+from dockyard.core.errors import ConfigError, ExitCode, MissingFileError, UnreadableFileError
+from dockyard.core.suggest import did_you_mean
 
 MINIMAL = {"project": "shop", "image": "acme/shop"}
 
@@ -132,3 +133,29 @@ def test_invalid_toml_names_the_file_and_position(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.dockyard]\nproject = \n")
     with pytest.raises(ConfigError, match=r"pyproject\.toml: not valid TOML: .*line 2"):
         load_config(tmp_path)
+
+
+def test_an_unreadable_pyproject_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").mkdir()
+    with pytest.raises(UnreadableFileError, match=r"pyproject\.toml: cannot be read"):
+        load_config(tmp_path)
+    (tmp_path / "pyproject.toml").rmdir()
+    (tmp_path / "pyproject.toml").write_bytes(b"[tool.dockyard]\nproject = '\xff'\n")
+    with pytest.raises(ConfigError, match=r"pyproject\.toml: not UTF-8 text \(byte 27\)"):
+        load_config(tmp_path)
+
+
+def test_an_odd_unknown_key_is_quoted_in_its_path() -> None:
+    assert problems_of({**MINIMAL, "ports": {"a.b": "x"}}) == [
+        "tool.dockyard.ports.'a.b': expected an integer, got 'x' (a string)"
+    ]
+
+
+def test_a_suggestion_is_offered_only_when_a_known_name_is_close() -> None:
+    assert did_you_mean("helth", ["health", "images"]) == " (did you mean 'health'?)"
+    names = ["REDIS_PASSWORD", "DATABASE_URL"]
+    assert did_you_mean("DATABSE_URL", names, cutoff=0.75, quote=False) == (
+        " (did you mean DATABASE_URL?)"
+    )
+    assert did_you_mean("EXTRA_PASSWORD", names) == " (did you mean 'REDIS_PASSWORD'?)"
+    assert did_you_mean("EXTRA_PASSWORD", names, cutoff=0.75) == ""

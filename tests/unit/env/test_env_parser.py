@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
-from dockyard.env.mask import looks_secret, redact_url_credentials, shown_line
+from dockyard.core.secrets import looks_secret
+from dockyard.env.mask import redact_url_credentials, shown_line
 from dockyard.env.parser import parse
 from dockyard.env.resolve import resolve
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from dockyard.audit.hardening.findings import Finding
 from dockyard.core.config import Hardening, Services
+from dockyard.core.secrets import Where, looks_secret
 
 HOST_NAMESPACES = ("network_mode", "pid", "ipc", "uts", "userns_mode")
 UNCONFINED = re.compile(r"^(seccomp|apparmor|systempaths)[=:]unconfined$", re.IGNORECASE)
@@ -27,7 +28,6 @@ MAX_RESTARTS = 5
 SENSITIVE_TREES = ("/etc", "/root", "/var/run", "/run", "/proc", "/sys", "/boot", "/dev")
 # ...and these directories themselves (a checkout may well live below /home).
 SENSITIVE_DIRS = ("/", "/home")
-SECRET_KEY = re.compile(r"PASSWORD|SECRET|TOKEN|KEY", re.IGNORECASE)
 REQUIRED_VARIABLE = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}]+\}$")
 REFERENCE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(:?)([-?+]?)|([A-Za-z_][A-Za-z0-9_]*))")
 
@@ -236,7 +236,7 @@ def source_findings(source: Mapping[str, Any]) -> list[Finding]:
     findings = []
     for name, service in sorted((source.get("services") or {}).items()):
         for key, value in sorted(_environment(service.get("environment")).items()):
-            if not SECRET_KEY.search(key):
+            if not looks_secret(key, Where.SERVICE):
                 continue
             problem = _secret_source_problem(value)
             if problem:

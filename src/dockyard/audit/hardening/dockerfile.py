@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from dockyard.audit.hardening.findings import Finding
 from dockyard.core.config import Hardening
+from dockyard.core.secrets import Where, looks_secret
 
 DIRECTIVE = re.compile(r"^#\s*escape\s*=\s*([\\`])\s*$", re.IGNORECASE)
 HEREDOC = re.compile(r"<<(-?)[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?")
@@ -36,7 +37,6 @@ NO_PIP_CACHE = re.compile(r"--no-cache-dir|PIP_NO_CACHE_DIR")
 PIP_INSTALL = re.compile(r"(?:^|[\s/])pip[0-9.]*\s(?:[^\n]*\s)?install\b")
 CACHE_MOUNT = re.compile(r"--mount=(?=[^\s]*type=cache)[^\s]*target=([^\s,]+)")
 COMPILER = re.compile(r"^(?:gcc|g\+\+|cc|c\+\+|clang|build-essential|build-base)(?:-[0-9.]+)?$")
-SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY", re.IGNORECASE)
 SECRET_FILE = re.compile(
     r"(?:^|/)(?:id_rsa|id_ecdsa|id_ed25519|\.netrc|\.npmrc|\.pypirc|[^/\s]*\.pem|[^/\s]*\.key)$"
 )
@@ -268,7 +268,7 @@ def sec02_build_secrets(df: Dockerfile) -> Iterator[tuple[int, str]]:
     for instruction in _all(df):
         if instruction.keyword in {"ARG", "ENV"}:
             for name in _declared((instruction,), {}):
-                if SECRET_NAME.search(name):
+                if looks_secret(name, Where.BUILD):
                     yield (
                         instruction.line,
                         f"{instruction.keyword} {name} looks like a secret and stays in the "
