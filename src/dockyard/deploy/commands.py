@@ -84,15 +84,7 @@ def deploy_all(
     for found in instances.load_all(config):
         version = image or found.image or default_version(config)
         if failed and not keep_going:
-            rows.append(
-                {
-                    "instance": found.id,
-                    "version": version,
-                    "result": "skipped",
-                    "seconds": 0.0,
-                    "detail": "an earlier instance failed",
-                }
-            )
+            rows.append(_row(found.id, version, "skipped", 0.0, "an earlier instance failed"))
             continue
         invocation.console.print(f"[bold]{found.id}[/bold]: deploying {version}")
         began = time.monotonic()
@@ -101,27 +93,20 @@ def deploy_all(
         except DockyardError as error:
             failed = True
             invocation.console.print(f"[red]{found.id}: {error.message}[/red]")
-            rows.append(
-                {
-                    "instance": found.id,
-                    "version": version,
-                    "result": "failed",
-                    "seconds": round(time.monotonic() - began, 1),
-                    "detail": error.message.splitlines()[0],
-                }
-            )
+            seconds = time.monotonic() - began
+            rows.append(_row(found.id, version, "failed", seconds, error.message.splitlines()[0]))
             continue
-        rows.append(
-            {
-                "instance": found.id,
-                "version": version,
-                "result": "succeeded",
-                "seconds": round(outcome.seconds, 1),
-                "detail": f"was {outcome.previous or 'not running'}",
-            }
-        )
+        was = f"was {outcome.previous or 'not running'}"
+        rows.append(_row(found.id, version, "succeeded", outcome.seconds, was))
     show(invocation, rows, Rows(ALL_COLUMNS, rows))
     return int(ExitCode.FAILED) if failed else 0
+
+
+def _row(instance: str, version: str, result: str, seconds: float, detail: str) -> dict[str, Any]:
+    """One line of the `deploy.all` summary."""
+    return dict(
+        zip(ALL_COLUMNS, (instance, version, result, round(seconds, 1), detail), strict=True)
+    )
 
 
 def unlock(invocation: Invocation, instance: str, *, force: bool = False) -> int:

@@ -199,7 +199,7 @@ def holder_user(invocation: Invocation) -> str:
 
 
 def _notify(invocation: Invocation, found: Instance, record: deployhistory.Record) -> None:
-    from dockyard.deploy import notify
+    from dockyard.deploy import notify, webhook
 
     url = _webhook_url(invocation, found)
     if not url:
@@ -211,7 +211,7 @@ def _notify(invocation: Invocation, found: Instance, record: deployhistory.Recor
         user=record.user, reason=record.reason, host=socket.gethostname(),
     )  # fmt: skip
     deploy = invocation.config.deploy
-    delivery = notify.send(
+    delivery = webhook.send(
         url,
         notify.payload(event, project=invocation.config.project),
         timeout=deploy.webhook_timeout_seconds,
@@ -220,7 +220,7 @@ def _notify(invocation: Invocation, found: Instance, record: deployhistory.Recor
         log=lambda line: invocation.console.print(f"[yellow]notify: {line}[/yellow]"),
     )
     if delivery.delivered:
-        invocation.console.print(f"  notified {notify.redact(url)}")
+        invocation.console.print(f"  notified {webhook.redact(url)}")
 
 
 def _webhook_url(invocation: Invocation, found: Instance) -> str:
