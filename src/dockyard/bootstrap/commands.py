@@ -16,13 +16,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dockyard.core.config import Config
-from dockyard.core.console import Steps, print_json, render_checks
+from dockyard.core.console import Steps, render_checks
 from dockyard.core.errors import DockyardError, ExitCode
 from dockyard.core.invocation import Invocation
+from dockyard.core.output import show
 from dockyard.core.results import CheckResult, Status
 from dockyard.doctor.checks import Host, run_doctor
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from dockyard.core.console import StepRecord
 
 ENGINE_CHECKS = {"docker engine", "compose", "buildkit"}
@@ -197,30 +200,29 @@ def _report(invocation: Invocation, steps: Steps, outcome: Outcome, elapsed: flo
         "see the stack: .venv/bin/invoke stack.health   stop it: .venv/bin/invoke stack.down",
     ]
     credentials = f"{config.env_dir}/.env.{PROFILE} (mode 0600, git-ignored)"
-    if invocation.as_json:
-        print_json(
-            {
-                "ok": outcome.complete,
-                "seconds": round(elapsed, 2),
-                "steps": steps.summary(),
-                "missing": [result.as_dict() for result in outcome.missing],
-                "failed_step": outcome.failed_step or None,
-                "error": str(outcome.failure) if outcome.failure else None,
-                "urls": outcome.urls,
-                "credentials": credentials,
-                "next": next_steps,
-            }
-        )
-        return
-    console = invocation.console
-    if outcome.failure is not None:
-        console.print(f"\n[bold red]{outcome.failed_step} failed:[/]")
-        console.print(str(outcome.failure), markup=False)
-    verdict = "[green]done[/]" if outcome.complete else "[bold red]incomplete[/]"
-    console.print(f"\nbootstrap {verdict} in {elapsed:.1f} s")
-    for url in outcome.urls:
-        console.print(f"  service:     {url}  (health: {url}{config.health.ready_path})")
-    console.print(f"  credentials: {credentials}")
-    console.print("next:")
-    for line in next_steps:
-        console.print(f"  - {line}", markup=False)
+    document = {
+        "ok": outcome.complete,
+        "seconds": round(elapsed, 2),
+        "steps": steps.summary(),
+        "missing": [result.as_dict() for result in outcome.missing],
+        "failed_step": outcome.failed_step or None,
+        "error": str(outcome.failure) if outcome.failure else None,
+        "urls": outcome.urls,
+        "credentials": credentials,
+        "next": next_steps,
+    }
+
+    def lines(console: Console) -> None:
+        if outcome.failure is not None:
+            console.print(f"\n[bold red]{outcome.failed_step} failed:[/]")
+            console.print(str(outcome.failure), markup=False)
+        verdict = "[green]done[/]" if outcome.complete else "[bold red]incomplete[/]"
+        console.print(f"\nbootstrap {verdict} in {elapsed:.1f} s")
+        for url in outcome.urls:
+            console.print(f"  service:     {url}  (health: {url}{config.health.ready_path})")
+        console.print(f"  credentials: {credentials}")
+        console.print("next:")
+        for line in next_steps:
+            console.print(f"  - {line}", markup=False)
+
+    show(invocation, document, lines)

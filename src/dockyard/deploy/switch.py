@@ -33,6 +33,7 @@ from dockyard.deploy.plan import (
     render_upstream,
     started_by_deploy,
 )
+from dockyard.image.build import image_ref
 from dockyard.stack import lifecycle as stack
 from dockyard.stack.compose import ComposeProject, ContainerState, ServiceState, Verdict
 
@@ -97,10 +98,6 @@ class Outcome:
     @property
     def seconds(self) -> float:
         return (self.finished or time.monotonic()) - self.started
-
-
-def image_ref(config: Config, version: str) -> str:
-    return f"{config.image}:{version}"
 
 
 def read_serving(target: Target) -> Serving | None:

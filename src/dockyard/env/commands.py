@@ -11,11 +11,11 @@ import datetime as dt
 import os
 import pwd
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
 from dockyard.core.config import Config
-from dockyard.core.console import print_json
 from dockyard.core.errors import (
     DockyardError,
     EnvFileError,
@@ -25,6 +25,7 @@ from dockyard.core.errors import (
     UnknownNameError,
 )
 from dockyard.core.invocation import Invocation
+from dockyard.core.output import show
 from dockyard.env.check import check_env, sensitive_keys
 from dockyard.env.diff import Change, KeyDiff, diff_values
 from dockyard.env.parser import Problem
@@ -42,6 +43,9 @@ from dockyard.env.store import (
     schema_of,
     shown,
 )
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def check(invocation: Invocation, profile: str = "") -> int:
@@ -71,18 +75,18 @@ def check(invocation: Invocation, profile: str = "") -> int:
             continue
         reports.append((name, env.path, len(env.final()), check_env(env, schema, name)))
     failed = any(problems for *_, problems in reports)
-    if invocation.as_json:
-        print_json(
-            {
-                "ok": not failed,
-                "files": [
-                    {"profile": name, "file": path, "problems": [p.as_dict() for p in problems]}
-                    for name, path, _, problems in reports
-                ],
-            }
-        )
-        return ExitCode.FAILED if failed else ExitCode.OK
-    console = invocation.console
+    document = {
+        "ok": not failed,
+        "files": [
+            {"profile": name, "file": path, "problems": [p.as_dict() for p in problems]}
+            for name, path, _, problems in reports
+        ],
+    }
+    show(invocation, document, lambda console: _print_check(console, reports))
+    return ExitCode.FAILED if failed else ExitCode.OK
+
+
+def _print_check(console: Console, reports: list[tuple[str, str, int, list[Problem]]]) -> None:
     for _, file, count, problems in reports:
         if not problems:
             console.print(f"[green]ok[/]    {escape(file)} ({count} variables)")
@@ -91,9 +95,8 @@ def check(invocation: Invocation, profile: str = "") -> int:
         for problem in problems:
             console.print(f"  {escape(str(problem))}")
     total = sum(len(problems) for *_, problems in reports)
-    if failed:
+    if total:
         console.print(f"env.check: {_count(total, 'problem')}; the file names and lines are above")
-    return ExitCode.FAILED if failed else ExitCode.OK
 
 
 def ensure_profile(config: Config, profile: str) -> list[str]:
@@ -134,23 +137,23 @@ def init(invocation: Invocation, profile: str = "development") -> int:
     env = load_env(config, schema, profile)
     problems = check_env(env, schema, profile)
     action = "unchanged" if not added else ("added " if existed else "created with ")
-    if invocation.as_json:
-        print_json(
-            {
-                "file": env.path,
-                "created": not existed,
-                "added": added,
-                "problems": [p.as_dict() for p in problems],
-            }
-        )
-        return ExitCode.OK
     detail = f"{action}{', '.join(added)}" if added else action
-    invocation.console.print(f"{escape(env.path)}: {escape(detail)}")
-    if problems:
-        invocation.console.print(
-            f"[yellow]{_count(len(problems), 'problem')} left[/]: "
-            f"run `invoke env.check --profile {escape(profile)}` to see them"
-        )
+    document = {
+        "file": env.path,
+        "created": not existed,
+        "added": added,
+        "problems": [p.as_dict() for p in problems],
+    }
+
+    def lines(console: Console) -> None:
+        console.print(f"{escape(env.path)}: {escape(detail)}")
+        if problems:
+            console.print(
+                f"[yellow]{_count(len(problems), 'problem')} left[/]: "
+                f"run `invoke env.check --profile {escape(profile)}` to see them"
+            )
+
+    show(invocation, document, lines)
     return ExitCode.OK
 
 
@@ -171,24 +174,20 @@ def diff(invocation: Invocation, a: str, b: str) -> int:
         sides.append((profile, env, values, sensitive_keys(env, values, schema.is_sensitive)))
     (_, env_a, values_a, secret_a), (_, env_b, values_b, secret_b) = sides
     changes = diff_values(values_a, values_b, secret_a | secret_b)
-    if invocation.as_json:
-        print_json(
-            {
-                "a": {"profile": a, "file": env_a.path},
-                "b": {"profile": b, "file": env_b.path},
-                "keys": [change.as_dict() for change in changes],
-                "summary": {kind.value: sum(c.change is kind for c in changes) for kind in Change},
-            }
-        )
-        return ExitCode.OK
-    _print_diff(invocation, (a, env_a.path), (b, env_b.path), changes)
+    document = {
+        "a": {"profile": a, "file": env_a.path},
+        "b": {"profile": b, "file": env_b.path},
+        "keys": [change.as_dict() for change in changes],
+        "summary": {kind.value: sum(c.change is kind for c in changes) for kind in Change},
+    }
+    shown_a, shown_b = (a, env_a.path), (b, env_b.path)
+    show(invocation, document, lambda console: _print_diff(console, shown_a, shown_b, changes))
     return ExitCode.OK
 
 
 def _print_diff(
-    invocation: Invocation, a: tuple[str, str], b: tuple[str, str], changes: list[KeyDiff]
+    console: Console, a: tuple[str, str], b: tuple[str, str], changes: list[KeyDiff]
 ) -> None:
-    console = invocation.console
     console.print(f"{escape(a[1])} ({escape(a[0])}) -> {escape(b[1])} ({escape(b[0])})")
     groups: Mapping[Change, str] = {
         Change.ONLY_A: f"only in {a[0]}",
@@ -241,15 +240,17 @@ def rotate(invocation: Invocation, key: str, profile: str = "development") -> in
     }
     log = config.path(config.env_rotation_log)
     append_record(config, log, record)
-    if invocation.as_json:
-        print_json({**record, "log": shown(config, log), "dependents": dependents})
-        return ExitCode.OK
-    console = invocation.console
     verb = "refers" if len(dependents) == 1 else "refer"
     also = f" ({', '.join(dependents)} {verb} to it and changes with it)" if dependents else ""
-    console.print(f"rotated {escape(key)} in {escape(record['file'])}{escape(also)}")
-    console.print(f"recorded in {escape(shown(config, log))}, without the value")
-    console.print("the running stack keeps the old value until the next deploy applies the new one")
+
+    def lines(console: Console) -> None:
+        console.print(f"rotated {escape(key)} in {escape(record['file'])}{escape(also)}")
+        console.print(f"recorded in {escape(shown(config, log))}, without the value")
+        console.print(
+            "the running stack keeps the old value until the next deploy applies the new one"
+        )
+
+    show(invocation, {**record, "log": shown(config, log), "dependents": dependents}, lines)
     return ExitCode.OK
 
 
@@ -265,13 +266,14 @@ def render(invocation: Invocation) -> int:
         if current != text:
             atomic_write(config, path, text, mode=0o644)
             changed.append(shown(config, path))
-    if invocation.as_json:
-        print_json({"written": changed})
-    else:
+
+    def lines(console: Console) -> None:
         for name in changed:
-            invocation.console.print(f"wrote {escape(name)}")
+            console.print(f"wrote {escape(name)}")
         if not changed:
-            invocation.console.print("examples and docs are up to date with the schema")
+            console.print("examples and docs are up to date with the schema")
+
+    show(invocation, {"written": changed}, lines)
     return ExitCode.OK
 
 

@@ -106,13 +106,13 @@ def plan_build(
     config: Config, facts: Facts, *, image: str | None = None, no_cache: bool = False
 ) -> BuildPlan:
     """The build command for `facts`; pure, so every decision is testable without Docker."""
-    name = image or config.image
-    version_tag = tag_safe(facts.version)
-    tags = [f"{name}:{version_tag}"]
+    tags = [image_ref(config, tag_safe(facts.version), image=image)]
     warnings = list(facts.warnings)
     revision = facts.revision
     if revision.sha:
-        tags.append(f"{name}:{revision.sha}{'-dirty' if revision.dirty else ''}")
+        tags.append(
+            image_ref(config, f"{revision.sha}{'-dirty' if revision.dirty else ''}", image=image)
+        )
         if revision.dirty:
             warnings.append(
                 f"the image's inputs have uncommitted changes: tagged {revision.sha}-dirty, "
@@ -120,7 +120,7 @@ def plan_build(
             )
     else:
         warnings.append("not a git checkout: the image gets no revision tag")
-    tags.append(f"{name}:latest")
+    tags.append(image_ref(config, "latest", image=image))
     build_args = {
         "BASE_IMAGE": facts.base_image,
         "VERSION": facts.version,
@@ -141,6 +141,12 @@ def plan_build(
         no_cache=no_cache,
         warnings=tuple(warnings),
     )
+
+
+def image_ref(config: Config, tag: str, *, image: str | None = None) -> str:
+    """The reference of the service's image tagged `tag` (a version, a revision, `latest`):
+    `<image>:<tag>`, where the image is the configured one unless `image` names another."""
+    return f"{image or config.image}:{tag}"
 
 
 def tag_safe(version: str) -> str:

@@ -11,8 +11,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from dockyard.core.config import Config
-from dockyard.core.console import Steps, print_json
+from dockyard.core.console import Steps
 from dockyard.core.invocation import Invocation
+from dockyard.core.output import report, show
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -110,35 +111,33 @@ def base(invocation: Invocation, rebuild: bool = False) -> int:
         invocation.config, invocation.environ, invocation.console, rebuild=rebuild
     )
     elapsed = time.monotonic() - started
-    if invocation.as_json:
-        print_json(
-            {
-                "ok": True,
-                "seconds": round(elapsed, 2),
-                "images": done.images,
-                "overrides": done.overrides,
-                "state_file": done.state_file,
-                "steps": done.steps,
-            }
-        )
-    else:
-        invocation.console.print(
-            f"\n[bold]base images ready[/] in {elapsed:.1f} s. The stack uses them via:"
-        )
+    document = {
+        "ok": True,
+        "seconds": round(elapsed, 2),
+        "images": done.images,
+        "overrides": done.overrides,
+        "state_file": done.state_file,
+        "steps": done.steps,
+    }
+
+    def lines(console: Console) -> None:
+        console.print(f"\n[bold]base images ready[/] in {elapsed:.1f} s. The stack uses them via:")
         for key, value in done.overrides.items():
-            invocation.console.print(f"  {key}={value}")
+            console.print(f"  {key}={value}")
+
+    show(invocation, document, lines)
     return 0
 
 
 def scan(invocation: Invocation, image: str = "", dockerfile: str = "") -> int:
     """Size against the budget, installed packages and hadolint, for `image` (default: the
     service's image, whose size the budget is for)."""
-    from dockyard.core.output import report
+    from dockyard.image.build import image_ref
     from dockyard.image.scan import scan_image
 
     config = invocation.config
     if not image:
-        image, dockerfile = f"{config.image}:latest", dockerfile or config.dockerfile
+        image, dockerfile = image_ref(config, "latest"), dockerfile or config.dockerfile
     targets = [image]
     results: list[CheckResult] = []
     for target in targets:
@@ -166,25 +165,24 @@ def build(invocation: Invocation, base: str | None = None, no_cache: bool = Fals
     result = run_build(plan, invocation.environ, on_line=_progress(invocation))
     megabytes = result.size_bytes / 1_000_000
     budget = config.images.size_budget_mb
-    if invocation.as_json:
-        print_json(
-            {
-                "tags": list(plan.tags),
-                "image_id": result.image_id,
-                "size_mb": round(megabytes, 1),
-                "size_budget_mb": budget,
-                "seconds": round(result.seconds, 1),
-                "build_args": plan.build_args,
-                "warnings": list(plan.warnings),
-            }
-        )
-        return 0
-    console.print(f"[green]built[/] {result.image_id[:19]} in {result.seconds:.1f} s")
-    for tag in plan.tags:
-        console.print(f"  {tag}")
-    over = megabytes > budget
-    style = "yellow" if over else "green"
-    console.print(f"size [{style}]{megabytes:.1f} MB[/] (budget {budget} MB)")
+    document = {
+        "tags": list(plan.tags),
+        "image_id": result.image_id,
+        "size_mb": round(megabytes, 1),
+        "size_budget_mb": budget,
+        "seconds": round(result.seconds, 1),
+        "build_args": plan.build_args,
+        "warnings": list(plan.warnings),
+    }
+
+    def lines(console: Console) -> None:
+        console.print(f"[green]built[/] {result.image_id[:19]} in {result.seconds:.1f} s")
+        for tag in plan.tags:
+            console.print(f"  {tag}")
+        style = "yellow" if megabytes > budget else "green"
+        console.print(f"size [{style}]{megabytes:.1f} MB[/] (budget {budget} MB)")
+
+    show(invocation, document, lines)
     return 0
 
 

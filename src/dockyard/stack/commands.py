@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TYPE_CHECKING
 
 from dockyard.core.config import Config
-from dockyard.core.console import print_json
 from dockyard.core.engine import connect
 from dockyard.core.errors import ExitCode, UnknownNameError
 from dockyard.core.invocation import Invocation
+from dockyard.core.output import show
 from dockyard.stack import lifecycle as stack
 from dockyard.stack.compose import ComposeProject, ServiceState, Verdict
 from dockyard.stack.health import NotReadyError, ready_answers, wait_ready
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 VERDICT_STYLE = {"ready": "green", "done": "green", "waiting": "yellow", "failed": "bold red"}
@@ -68,16 +72,16 @@ def start(
 
 def up(invocation: Invocation, profile: str = "development", dev: bool = False) -> int:
     readiness = start(invocation, profile, dev=dev)
-    if invocation.as_json:
-        print_json(
-            {"ok": True, "seconds": round(readiness.seconds, 2), "services": readiness.services}
-        )
-        return ExitCode.OK
     slowest = max(readiness.services.values(), default=0.0)
-    invocation.console.print(f"[green]stack is up[/] and ready in {slowest:.1f} s")
     url = base_url(invocation.config)
-    if url:
-        invocation.console.print(f"  {url}")
+
+    def lines(console: Console) -> None:
+        console.print(f"[green]stack is up[/] and ready in {slowest:.1f} s")
+        if url:
+            console.print(f"  {url}")
+
+    document = {"ok": True, "seconds": round(readiness.seconds, 2), "services": readiness.services}
+    show(invocation, document, lines)
     return ExitCode.OK
 
 
@@ -104,29 +108,30 @@ def health(invocation: Invocation) -> int:
     failed = any(s.verdict in (Verdict.FAILED, Verdict.WAITING) for s in states) or (
         ready not in (None, "ready")
     )
-    if invocation.as_json:
-        print_json(
-            {
-                "ok": not failed,
-                "services": [_as_dict(state) for state in states],
-                "through_proxy": ready,
-            }
-        )
-    else:
-        _print_states(invocation, states)
+
+    def lines(console: Console) -> None:
+        _print_states(console, states)
         if ready is not None:
             style = "green" if ready == "ready" else "bold red"
-            invocation.console.print(f"  {'(proxy)':<12} [{style}]{ready}[/]")
+            console.print(f"  {'(proxy)':<12} [{style}]{ready}[/]")
+
+    document = {
+        "ok": not failed,
+        "services": [_as_dict(state) for state in states],
+        "through_proxy": ready,
+    }
+    show(invocation, document, lines)
     return ExitCode.FAILED if failed else ExitCode.OK
 
 
 def ps(invocation: Invocation) -> int:
     project = default_project(invocation)
     states = stack.service_states(project, invocation.environ, connect(invocation.environ))
-    if invocation.as_json:
-        print_json([_as_dict(state) for state in states])
-    else:
-        _print_states(invocation, states)
+    show(
+        invocation,
+        [_as_dict(state) for state in states],
+        lambda console: _print_states(console, states),
+    )
     return ExitCode.OK
 
 
@@ -166,9 +171,7 @@ def _as_dict(state: ServiceState) -> dict[str, object]:
     }
 
 
-def _print_states(invocation: Invocation, states: list[ServiceState]) -> None:
+def _print_states(console: Console, states: list[ServiceState]) -> None:
     for state in states:
         style = VERDICT_STYLE[state.verdict.value]
-        invocation.console.print(
-            f"  {state.name:<12} [{style}]{state.verdict.value:<8}[/] {state.detail}"
-        )
+        console.print(f"  {state.name:<12} [{style}]{state.verdict.value:<8}[/] {state.detail}")

@@ -20,6 +20,7 @@ from dockyard.core import proc
 from dockyard.core.config import Config
 from dockyard.core.errors import CommandFailedError, ConfigError, DockyardError, MissingFileError
 from dockyard.core.ports import find_listener, port_is_free
+from dockyard.image.build import image_ref
 from dockyard.stack.compose import (
     ComposeProject,
     ContainerState,
@@ -87,7 +88,7 @@ def project_for(
             f"{env_file}: not found", hint=f"run `invoke env.init --profile {profile}`"
         )
     variables = {f"{name.upper()}_PORT": str(port) for name, port in config.ports.items()}
-    variables["APP_IMAGE"] = f"{config.image}:latest"
+    variables["APP_IMAGE"] = image_ref(config, "latest")
     variables.update(overrides or {})
     return ComposeProject(name or config.project, config.root, files, env_file, variables)
 

@@ -14,7 +14,8 @@ from typing import ClassVar, Literal
 import pytest
 import requests
 
-from dockyard.deploy.notify import Delivery, Event, payload, redact, send, validate_url
+from dockyard.deploy.notify import Event, payload
+from dockyard.deploy.webhook import Delivery, redact, send, validate_url
 
 SECRET_PATH = "/services/T0001/B0002/tokenSECRET"
 # Made-up secrets that must never show in output.
@@ -355,3 +356,30 @@ def test_a_body_that_is_not_json_is_a_bug_and_raises(hook: Hooked) -> None:
     with pytest.raises(TypeError):
         send(hook.url, {"when": object()})
     assert hook.script.got == []
+
+
+def test_a_backoff_beyond_the_budget_gives_up_and_says_why(hook: Hooked) -> None:
+    hook.script.answers[:] = [(502, {})]
+    sleeps, lines = Sleeps(), list[str]()
+    delivery = send(hook.url, BODY, backoff=30.0, budget=5.0, sleep=sleeps, log=lines.append)
+    assert not delivery.delivered
+    assert (delivery.attempts, delivery.status) == (1, 502)
+    assert sleeps.waits == []
+    assert lines[0] == f"attempt 1/3: 502 Bad Gateway from {hook.base}"
+    assert "a retry waits 30.0s, and " in lines[-1]
+    assert lines[-1].endswith("s of the budget is left")
+
+
+def test_a_fault_in_the_sender_itself_is_raised_not_retried(hook: Hooked) -> None:
+    class Broken(requests.Session):
+        calls = 0
+
+        def post(self, *_: object, **__: object) -> requests.Response:
+            Broken.calls += 1
+            raise RuntimeError("a bug, not a network problem")
+
+    sleeps = Sleeps()
+    with Broken() as session, pytest.raises(RuntimeError, match="a bug"):
+        send(hook.url, BODY, session=session, sleep=sleeps)
+    assert Broken.calls == 1
+    assert sleeps.waits == []
