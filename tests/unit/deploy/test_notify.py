@@ -319,8 +319,10 @@ def test_a_receiver_that_never_answers_costs_at_most_the_budget(hook: Hooked) ->
     hook.script.answers[:] = ["hang"]
     lines: list[str] = []
     started = time.monotonic()
-    delivery = send(hook.url, BODY, timeout=3.0, budget=1.5, log=lines.append)
-    assert time.monotonic() - started < 2.0
+    delivery = send(hook.url, BODY, timeout=60.0, budget=1.5, log=lines.append)
+    # One attempt alone could wait 60 s: ending in a few seconds is the budget at work (the
+    # margin is for a loaded machine's scheduling, not for the sender).
+    assert time.monotonic() - started < 10.0
     assert not delivery.delivered
     assert delivery.status is None
     error = str(delivery.error)
@@ -333,7 +335,8 @@ def test_a_receiver_that_trickles_its_answer_costs_at_most_the_budget(hook: Hook
     hook.script.answers[:] = ["trickle"]
     started = time.monotonic()
     delivery = send(hook.url, BODY, timeout=0.5, budget=1.0)
-    assert time.monotonic() - started < 1.5
+    # The trickle never ends and never idles for the 0.5 s read timeout: only the budget stops it.
+    assert time.monotonic() - started < 10.0
     assert not delivery.delivered
     assert delivery.error == f"no complete answer within the time budget from {hook.base}"
 
