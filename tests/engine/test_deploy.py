@@ -20,8 +20,8 @@ from dockyard.core.errors import UnknownNameError
 from dockyard.deploy import commands as deploycommands
 from dockyard.deploy import history as deployhistory
 from dockyard.deploy import lock as deploylock
-from dockyard.deploy.monitor import watcher as monitor
-from dockyard.deploy.switch import DeployFailedError
+from dockyard.deploy.monitor import control as monitor
+from dockyard.deploy.target import DeployFailedError
 
 from .deploys import Load, Webhook, World, wait_for
 

@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 from dockyard.core.errors import DockyardError, ExitCode
 from dockyard.core.ids import validate_id
 from dockyard.core.invocation import Invocation
+from dockyard.core.signals import TERMINATION, on_signals
 from dockyard.deploy import history as deployhistory
 from dockyard.deploy import instances
 from dockyard.deploy import lock as deploylock
 from dockyard.deploy.plan import prunable, rollback_target
-from dockyard.deploy.switch import Outcome, Switch, Target, with_signals_as_interrupts
+from dockyard.deploy.switch import Switch
+from dockyard.deploy.target import Outcome, Target
 
 if TYPE_CHECKING:
     import docker
@@ -203,7 +205,7 @@ def history(invocation: Invocation, instance: str | None = None) -> int:
 
 def status(invocation: Invocation, instance: str | None = None) -> int:
     """What serves on each instance, and what its monitor says."""
-    from dockyard.deploy.monitor import watcher as monitor
+    from dockyard.deploy.monitor import control as monitor
     from dockyard.deploy.switch import read_serving
 
     config = invocation.config
@@ -236,7 +238,7 @@ def status(invocation: Invocation, instance: str | None = None) -> int:
 
 def monitors(invocation: Invocation, stop: str | None = None, *, cleanup: bool = False) -> int:
     """List the deployment monitors; stop one; clean up the files of finished ones."""
-    from dockyard.deploy.monitor import watcher as monitor
+    from dockyard.deploy.monitor import control as monitor
 
     directory = Places.of(invocation.config).monitors
     if stop is not None:
@@ -287,7 +289,7 @@ def _guarded(
     holder = deploylock.current_holder(found.id, f"{action} {version}", user=user)
     client = client or _client(invocation)
     target = target_for(config, found)
-    restore = with_signals_as_interrupts()
+    restore = on_signals(TERMINATION)
     try:
         with deploylock.held(places.locks, holder, force=force) as acquired:
             notes = []
@@ -422,7 +424,7 @@ def _webhook_url(invocation: Invocation, found: Instance) -> str:
 
 
 def _start_monitor(invocation: Invocation, found: Instance, target: Target, version: str) -> None:
-    from dockyard.deploy.monitor import watcher as monitor
+    from dockyard.deploy.monitor import control as monitor
     from dockyard.deploy.monitor.policy import Policy
 
     deploy = invocation.config.deploy

@@ -42,9 +42,13 @@ else:
 sys.stdin.read()
 """
 
+# A deploy's signals as `invoke deploy` has them: SIGTERM and SIGHUP raise the deploy's
+# interrupt (SIGINT raises KeyboardInterrupt).
 HOLD_WHILE_SLEEPING = """
 import sys, time, pathlib
+from dockyard.core.signals import TERMINATION, on_signals
 from dockyard.deploy import lock as deploylock
+on_signals(TERMINATION)
 directory = pathlib.Path(sys.argv[1])
 holder = deploylock.current_holder("staging", "deploy tugboat:1.4.0", user="ci")
 with deploylock.held(directory, holder):

@@ -18,8 +18,9 @@ from typing import cast
 import pytest
 
 from dockyard.core.errors import ConfigError, DockyardError, MissingFileError, UnknownNameError
-from dockyard.deploy.monitor import watcher as monitor
+from dockyard.deploy.monitor import control as monitor
 from dockyard.deploy.monitor.policy import Observation, Policy, Watch, begin, next_check_in, observe
+from dockyard.deploy.monitor.watcher import EXIT_LOCKED
 
 # --- the policy ------------------------------------------------------------------------------
 
@@ -294,7 +295,7 @@ def test_a_second_monitor_process_for_one_instance_refuses_to_run(
         check=False,
     )
 
-    assert rival.returncode == monitor.EXIT_LOCKED
+    assert rival.returncode == EXIT_LOCKED
     assert "another monitor is already watching web" in rival.stderr
     current = monitor.status(state_dir, "web")
     assert current is not None
