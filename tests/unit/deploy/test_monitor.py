@@ -171,19 +171,30 @@ def state_dir(tmp_path: Path) -> Iterator[Path]:
         monitor.stop(directory, lock.stem)
 
 
-QUICK = Policy(settle_seconds=0.6, interval_seconds=0.1, failures_to_fail=3, max_seconds=5)
+# The maximum is far off, so a busy machine that delays checks still gets the verdict under test.
+QUICK = Policy(settle_seconds=0.6, interval_seconds=0.1, failures_to_fail=3, max_seconds=60)
 PATIENT = Policy(settle_seconds=30, interval_seconds=0.1, failures_to_fail=3, max_seconds=60)
+# Checks every two minutes: between two checks the monitor writes nothing.
+QUIET = Policy(settle_seconds=300, interval_seconds=120, failures_to_fail=3, max_seconds=600)
+# How long to wait for what a monitor process does: generous, for a loaded machine.
+PATIENCE = 60.0
 
 
 def launch(state_dir: Path, url: str, policy: Policy, instance: str = "web") -> monitor.MonitorInfo:
     return monitor.start(state_dir, instance=instance, url=url, version="1.4.2", policy=policy)
 
 
-def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+def eventually(condition: Callable[[], bool], timeout: float = PATIENCE) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.02)
+
+
+def checks_recorded(state_dir: Path, instance: str) -> int:
+    """How many checks the status of `instance`'s monitor records so far."""
+    current = monitor.status(state_dir, instance)
+    return 0 if current is None else current.checks
 
 
 def exited(pid: int) -> bool:
@@ -205,7 +216,7 @@ def test_a_healthy_deployment_becomes_stable_and_the_monitor_exits(
     info = launch(state_dir, url_of(service), QUICK)
     assert info.status_path == state_dir / "web.json"
 
-    result = monitor.wait(state_dir, "web", timeout=5)
+    result = monitor.wait(state_dir, "web", timeout=PATIENCE)
 
     assert result.state == "stable"
     assert (result.version, result.url, result.pid) == ("1.4.2", url_of(service), info.pid)
@@ -227,7 +238,7 @@ def test_an_unhealthy_deployment_fails_after_consecutive_failed_checks(
     service.answer = 503
     launch(state_dir, url_of(service), QUICK)
 
-    result = monitor.wait(state_dir, "web", timeout=5)
+    result = monitor.wait(state_dir, "web", timeout=PATIENCE)
 
     assert result.state == "failed"
     assert result.failures == 3
@@ -239,7 +250,7 @@ def test_a_deployment_that_does_not_answer_fails(state_dir: Path) -> None:
     """No answer at all is a failed check too, and says so."""
     launch(state_dir, "http://127.0.0.1:9/health/ready", QUICK)
 
-    result = monitor.wait(state_dir, "web", timeout=5)
+    result = monitor.wait(state_dir, "web", timeout=PATIENCE)
 
     assert result.state == "failed"
     assert result.last_error == "no answer: Connection refused"
@@ -253,11 +264,11 @@ def test_a_flapping_deployment_fails_at_max_seconds_and_the_monitor_ends(
     policy = Policy(settle_seconds=0.6, interval_seconds=0.1, failures_to_fail=3, max_seconds=1.5)
     info = launch(state_dir, url_of(service), policy)
 
-    result = monitor.wait(state_dir, "web", timeout=5)
+    result = monitor.wait(state_dir, "web", timeout=PATIENCE)
 
     assert result.state == "failed"
     assert result.reason.startswith("never settled within 1.5 s")
-    eventually(lambda: exited(info.pid), timeout=3)
+    eventually(lambda: exited(info.pid))
     ended = monitor.status(state_dir, "web")
     assert ended is not None
     assert (ended.state, ended.alive) == ("failed", False)
@@ -291,7 +302,7 @@ def test_a_second_monitor_process_for_one_instance_refuses_to_run(
         ],
         capture_output=True,
         text=True,
-        timeout=15,
+        timeout=PATIENCE,
         check=False,
     )
 
@@ -349,9 +360,12 @@ def test_cleanup_removes_old_status_files_of_finished_monitors_only(
 ) -> None:
     """Finished monitors' status files go once old; a recent one stays, a running one always."""
     launch(state_dir, url_of(service), QUICK, instance="old")
-    assert monitor.wait(state_dir, "old", timeout=5).state == "stable"
+    assert monitor.wait(state_dir, "old", timeout=PATIENCE).state == "stable"
     eventually(lambda: not (state_dir / "old.pid").exists())
-    launch(state_dir, url_of(service), PATIENT, instance="live")
+    launch(state_dir, url_of(service), QUIET, instance="live")
+    # Once its first check is recorded, the live monitor writes nothing for minutes, so the
+    # listing of the directory below cannot catch its status file in the middle of a rewrite.
+    eventually(lambda: checks_recorded(state_dir, "live") > 0)
 
     assert monitor.cleanup(state_dir) == [state_dir / "old.lock"]
     assert (state_dir / "old.json").exists()
@@ -371,7 +385,7 @@ def test_cleanup_removes_old_status_files_of_finished_monitors_only(
 @pytest.fixture
 def bystander() -> Iterator[subprocess.Popen[bytes]]:
     """An unrelated live process that must never be signalled."""
-    process = subprocess.Popen(["sleep", "30"])
+    process = subprocess.Popen(["sleep", "600"])
     yield process
     process.kill()
     process.wait()
