@@ -19,6 +19,7 @@ import pytest
 
 from dockyard.core.errors import ConfigError, DockyardError, MissingFileError, UnknownNameError
 from dockyard.deploy.monitor import control as monitor
+from dockyard.deploy.monitor.files import is_monitor_command
 from dockyard.deploy.monitor.policy import Observation, Policy, Watch, begin, next_check_in, observe
 from dockyard.deploy.monitor.watcher import EXIT_LOCKED
 
@@ -421,6 +422,72 @@ def test_a_pid_file_naming_another_process_beside_a_held_lock_is_refused(
 
     assert bystander.poll() is None
     (state_dir / "web.pid").write_text(f"{running.pid}\n")
+
+
+# --- monitors started by the previous release ------------------------------------------------
+
+# Runs the monitor with the command line the previous release gave it: `-m dockyard.monitor ...`
+# (for `python -c`, the arguments after the code are sys.argv[1:], here "-m" and the module).
+AS_PREVIOUS_RELEASE = (
+    "import sys; from dockyard.deploy.monitor.watcher import main; "
+    "raise SystemExit(main(sys.argv[3:]))"
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "recognised"),
+    [
+        (["python", "-m", "dockyard.deploy.monitor.watcher", "--instance", "web"], True),
+        (["/srv/.venv/bin/python3", "-m", "dockyard.monitor", "--instance", "web", "--url"], True),
+        (["python", "-m", "dockyard.monitor", "--instance", "api"], False),
+        (["python", "-m", "dockyard.monitors", "--instance", "web"], False),
+        (["python", "-m", "http.server", "--instance", "web"], False),
+        (["python", "-m", "dockyard.monitor", "web"], False),
+        ([], False),
+    ],
+)
+def test_a_monitor_is_recognised_by_its_command_line_under_either_module_name(
+    args: list[str], recognised: bool
+) -> None:
+    """The module is named as this release starts monitors, or as the previous one did."""
+    assert is_monitor_command(args, "web") is recognised
+
+
+def test_a_monitor_started_by_the_previous_release_is_still_recognised(
+    state_dir: Path, service: Readiness
+) -> None:
+    """A monitor running as `python -m dockyard.monitor` (started before an upgrade) is listed as
+    alive, spared by cleanup, and stopped by `deploy.monitors --stop`."""
+    state_dir.mkdir()
+    command = [
+        sys.executable, "-c", AS_PREVIOUS_RELEASE, "-m", "dockyard.monitor",
+        "--instance", "web", "--url", url_of(service), "--version", "1.3.0",
+        "--state-dir", str(state_dir), "--settle", "30", "--interval", "0.1",
+    ]  # fmt: skip
+    with (state_dir / "web.log").open("wb") as log:
+        previous = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        eventually(lambda: checks_recorded(state_dir, "web") > 0)
+        arguments = Path(f"/proc/{previous.pid}/cmdline").read_bytes().split(b"\0")
+        assert b"dockyard.monitor" in arguments
+        assert b"dockyard.deploy.monitor.watcher" not in arguments
+
+        listed = [
+            (found.instance, found.pid, found.alive) for found in monitor.list_monitors(state_dir)
+        ]
+        assert listed == [("web", previous.pid, True)]
+        assert monitor.cleanup(state_dir) == []
+        assert monitor.stop(state_dir, "web") is True
+        assert previous.wait(timeout=PATIENCE) == 0
+    finally:
+        if previous.poll() is None:
+            previous.kill()
+            previous.wait()
+    stopped = monitor.status(state_dir, "web")
+    assert stopped is not None
+    assert (stopped.state, stopped.reason, stopped.alive) == ("stopped", monitor.STOP_REASON, False)
 
 
 # --- refusals --------------------------------------------------------------------------------

@@ -30,6 +30,11 @@ from dockyard.core.errors import DockyardError
 from dockyard.core.ids import is_valid_id
 
 MODULE = "dockyard.deploy.monitor.watcher"
+# The module a monitor ran as before the deploy code moved into dockyard.deploy. Monitors
+# started by the previous release still run under that name until they end (within their
+# policy's max_seconds), and must still be recognised to be listed, stopped and cleaned up.
+# Kept for one release.
+FORMER_MODULE = "dockyard.monitor"
 LOCK_GRACE = 1.0
 POLL_SECONDS = 0.05
 
@@ -142,9 +147,11 @@ def holding(path: Path) -> Iterator[bool]:
 
 
 def is_monitor_command(args: Sequence[str], instance: str) -> bool:
-    """True for the command line of a monitor of `instance`."""
+    """True for the command line of a monitor of `instance`, started by this release or by the
+    previous one (which ran as `python -m dockyard.monitor`)."""
     pairs = [list(args[index : index + 2]) for index in range(len(args) - 1)]
-    return MODULE in args and ["--instance", instance] in pairs
+    runs_module = MODULE in args or FORMER_MODULE in args
+    return runs_module and ["--instance", instance] in pairs
 
 
 def identify(pid: int, instance: str) -> process.Identity:
