@@ -9,19 +9,31 @@ There are two answers, and the caller chooses:
 - work that stops at a point of its own choosing (the monitor, between two checks) has the
   signal set a `StopFlag` that it waits on.
 
+Python runs a signal's handler wherever the main thread is, also inside a finalizer (a
+`__del__`, a file or socket being closed as it is dropped), and drops what a finalizer raises.
+An interrupt raised there is not lost: the signal is delivered again a moment later.
+
 Python lets only the main thread set signal handlers; elsewhere `on_signals` changes nothing,
 and the signals keep whatever the main thread set up for them.
 """
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    UnraisableHook = Callable[[sys.UnraisableHookArgs], object]
 
 # The signals that ask a program to end (SIGINT already raises KeyboardInterrupt in Python).
 TERMINATION: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGHUP)
+# How long after a finalizer dropped an interrupt its signal comes again.
+REDELIVERY_SECONDS = 0.1
 
 
 class Interrupted(KeyboardInterrupt, SystemExit):
@@ -68,9 +80,26 @@ def on_signals(
         flag.set(signum)
 
     saved = {number: signal.signal(number, handle) for number in signals}
+    hook = sys.unraisablehook
+    if flag is None:
+        sys.unraisablehook = lambda unraisable: _redeliver(unraisable, hook)
 
     def restore() -> None:
+        if flag is None:
+            sys.unraisablehook = hook
         for number, previous in saved.items():
             signal.signal(number, previous)
 
     return restore
+
+
+def _redeliver(unraisable: sys.UnraisableHookArgs, previous: UnraisableHook) -> None:
+    """Send again the signal of an interrupt that a finalizer dropped, once the finalizer is
+    done; hand anything else to the previous hook."""
+    error = unraisable.exc_value
+    if not isinstance(error, Interrupted):
+        previous(unraisable)
+        return
+    again = threading.Timer(REDELIVERY_SECONDS, os.kill, (os.getpid(), error.signum))
+    again.daemon = True
+    again.start()

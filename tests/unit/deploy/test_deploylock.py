@@ -61,6 +61,25 @@ with deploylock.held(directory, holder):
     time.sleep(600)
 """
 
+# The same, with the signal landing while a finalizer runs (in a deploy: an HTTP response or a
+# socket closed as it is dropped); Python drops what a finalizer raises.
+HOLD_WHILE_FINALIZING = """
+import sys, time, pathlib
+from dockyard.core.signals import TERMINATION, on_signals
+from dockyard.deploy import lock as deploylock
+on_signals(TERMINATION)
+directory = pathlib.Path(sys.argv[1])
+holder = deploylock.current_holder("staging", "deploy tugboat:1.4.0", user="ci")
+class Closing:
+    def __del__(self):
+        print("finalizing", flush=True)
+        while True:
+            pass  # until the signal's interrupt leaves this finalizer
+with deploylock.held(directory, holder):
+    Closing()
+    time.sleep(600)
+"""
+
 
 def process_start(pid: int) -> str:
     """Field 22 of /proc/<pid>/stat: when the process started, in clock ticks after boot."""
@@ -379,6 +398,21 @@ def test_a_deploy_stopped_by_a_signal_releases_its_lock(
             assert (locks / "staging.lock").exists()
             child.send_signal(signum)
             assert child.wait(timeout=PATIENCE) == returncode
+        finally:
+            child.kill()  # only if it is still running
+    assert not (locks / "staging.lock").exists()
+
+
+def test_a_deploy_whose_signal_lands_in_a_finalizer_still_stops_and_releases_its_lock(
+    locks: Path,
+) -> None:
+    with spawn(HOLD_WHILE_FINALIZING, str(locks)) as child:
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline() == "finalizing\n"
+            assert (locks / "staging.lock").exists()
+            child.send_signal(signal.SIGTERM)
+            assert child.wait(timeout=PATIENCE) == 128 + signal.SIGTERM
         finally:
             child.kill()  # only if it is still running
     assert not (locks / "staging.lock").exists()
