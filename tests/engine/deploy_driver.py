@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,9 @@ def config_from(settings: dict[str, Any]) -> Config:
 
 
 def main(settings: str, action: str, instance: str, version: str) -> int:
+    # Ctrl-C as in a terminal, even when whoever started the tests ignores SIGINT (a command a
+    # non-interactive shell runs in the background does), which this process would inherit.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     config = config_from(json.loads(Path(settings).read_text(encoding="utf-8")))
     invocation = Invocation(config, toolchain_environ(os.environ), Console(width=200))
     try:

@@ -149,7 +149,7 @@ class World:
         )
 
     def remove(self) -> None:
-        from dockyard.deploy.monitor import watcher as monitor
+        from dockyard.deploy.monitor import control as monitor
 
         for path in Path(self.config.instances_dir).glob("*.toml"):
             monitor.stop(self.directory / "state" / "monitors", path.stem)

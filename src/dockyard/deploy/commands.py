@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from dockyard.core.config import Config
     from dockyard.deploy.instances import Instance
-    from dockyard.deploy.switch import Outcome
+    from dockyard.deploy.target import Outcome
 
 ALL_COLUMNS = ("instance", "version", "result", "seconds", "detail")
 STATUS_COLUMNS = ("instance", "version", "since", "monitor", "detail")
@@ -136,7 +136,7 @@ def history(invocation: Invocation, instance: str | None = None) -> int:
 
 def status(invocation: Invocation, instance: str | None = None) -> int:
     """What serves on each instance, and what its monitor says."""
-    from dockyard.deploy.monitor import watcher as monitor
+    from dockyard.deploy.monitor import control as monitor
     from dockyard.deploy.switch import read_serving
 
     config = invocation.config
@@ -164,7 +164,7 @@ def status(invocation: Invocation, instance: str | None = None) -> int:
 
 def monitors(invocation: Invocation, stop: str | None = None, *, cleanup: bool = False) -> int:
     """List the deployment monitors; stop one; clean up the files of finished ones."""
-    from dockyard.deploy.monitor import watcher as monitor
+    from dockyard.deploy.monitor import control as monitor
 
     directory = Places.of(invocation.config).monitors
     if stop is not None:

@@ -20,11 +20,13 @@ from typing import TYPE_CHECKING
 from dockyard.core.errors import DockyardError
 from dockyard.core.ids import validate_id
 from dockyard.core.invocation import Invocation
+from dockyard.core.signals import TERMINATION, on_signals
 from dockyard.deploy import history as deployhistory
 from dockyard.deploy import instances
 from dockyard.deploy import lock as deploylock
 from dockyard.deploy.plan import prunable
-from dockyard.deploy.switch import Outcome, Switch, Target, with_signals_as_interrupts
+from dockyard.deploy.switch import Switch
+from dockyard.deploy.target import Outcome, Target
 from dockyard.image.build import image_ref, read_version, tag_safe
 
 if TYPE_CHECKING:
@@ -103,7 +105,7 @@ def run_guarded(
     holder = deploylock.current_holder(found.id, f"{action} {version}", user=user)
     client = client or engine_client(invocation)
     target = target_for(config, found)
-    restore = with_signals_as_interrupts()
+    restore = on_signals(TERMINATION)
     try:
         with deploylock.held(places.locks, holder, force=force) as acquired:
             notes = []
@@ -239,7 +241,7 @@ def _webhook_url(invocation: Invocation, found: Instance) -> str:
 
 
 def _start_monitor(invocation: Invocation, found: Instance, target: Target, version: str) -> None:
-    from dockyard.deploy.monitor import watcher as monitor
+    from dockyard.deploy.monitor import control as monitor
     from dockyard.deploy.monitor.policy import Policy
 
     deploy = invocation.config.deploy

@@ -5,44 +5,36 @@ process holding it (what it does, who started it, pid, host, since when). A seco
 refused with that description. A lock left behind by a process that died (SIGKILL, a crash,
 a reboot) is recognised as stale and cleared, and the caller is told so it can report it.
 
-Every change to a lock happens under an exclusive `flock` of `<instance>.lock.guard`, so
+Every change to a lock happens under the guard that `dockyard.deploy.lockfile` keeps, so
 processes racing for a free or stale lock cannot both win and a reader never sees a lock
-file half-written. The guard files stay in place: removing one while a process waits on it
-would let two processes hold "the" guard at once.
+file half-written. On a signal the lock is released like on any other way out of `held`,
+provided the program turned the signal into an exception (`dockyard.core.signals`), as the
+deploy commands do.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import os
-import re
-import signal
 import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
+from dockyard.core import process
 from dockyard.core.errors import DockyardError, ExitCode
-from dockyard.core.files import sync_directory
+from dockyard.core.ids import is_valid_id
+from dockyard.deploy import lockfile
+from dockyard.deploy.lockfile import MAX_LOCK_BYTES
 
-LOCK_MODE = 0o644
-DIRECTORY_MODE = 0o755
 # A lock file that cannot be parsed may be one being written right now; only once it is
 # older than this is it taken for the remains of a process that died mid-write.
 UNREADABLE_GRACE_SECONDS = 5.0
-GUARD_TIMEOUT_SECONDS = 10.0
-MAX_LOCK_BYTES = 64 * 1024
-_INSTANCE = re.compile(r"[a-z][a-z0-9-]*")
 _TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
-_TERMINATED = 128 + signal.SIGTERM
 
 
 @dataclass(frozen=True)
@@ -218,8 +210,8 @@ def acquire(directory: Path, holder: Holder, *, force: bool = False) -> Acquired
     With `force`, a lock that is held (or cannot be checked) is taken over as well.
     """
     path = lock_path(directory, holder.instance)
-    _make_directory(directory)
-    with _guard(path, exclusive=True):
+    lockfile.make_directory(directory)
+    with lockfile.guard(path, exclusive=True):
         existing = _inspect(path)
         replaced: Holder | None = None
         reason: str | None = None
@@ -230,8 +222,8 @@ def acquire(directory: Path, holder: Holder, *, force: bool = False) -> Acquired
                 raise _refusal(existing, alive, unlocking=False)
             replaced = existing.holder
             reason = reason or "taken over with --force"
-            _remove(path)
-        _create(path, holder)
+            lockfile.remove(path)
+        lockfile.create(path, (holder.to_json() + "\n").encode("utf-8"))
     return Acquired(holder, replaced, reason)
 
 
@@ -240,27 +232,23 @@ def release(directory: Path, holder: Holder) -> bool:
     path = lock_path(directory, holder.instance)
     if not directory.is_dir():
         return False
-    with _guard(path, exclusive=True):
+    with lockfile.guard(path, exclusive=True):
         existing = _inspect(path)
         if existing is None or existing.holder is None:
             return False
         if existing.holder.token != holder.token:
             return False
-        _remove(path)
+        lockfile.remove(path)
     return True
 
 
 @contextlib.contextmanager
 def held(directory: Path, holder: Holder, *, force: bool = False) -> Iterator[Acquired]:
-    """Hold the instance's lock for the body of a `with`, releasing it however the body ends.
-
-    While it is held, SIGTERM (when nothing else handles it) ends the process through
-    SystemExit(143), so the body's own cleanup runs and the lock is released as on Ctrl-C.
-    """
+    """Hold the instance's lock for the body of a `with`, releasing it however the body ends:
+    also through Ctrl-C, or a signal the program turns into an interrupt (core.signals)."""
     acquired = acquire(directory, holder, force=force)
     try:
-        with _sigterm_exits():
-            yield acquired
+        yield acquired
     finally:
         release(directory, acquired.holder)
 
@@ -270,7 +258,7 @@ def read(directory: Path, instance: str) -> Holder | None:
     path = lock_path(directory, instance)
     if not directory.is_dir():
         return None
-    with _guard(path, exclusive=False):
+    with lockfile.guard(path, exclusive=False):
         existing = _inspect(path)
     if existing is None:
         return None
@@ -290,7 +278,7 @@ def unlock(directory: Path, instance: str, *, force: bool = False) -> Cleared | 
     path = lock_path(directory, instance)
     if not directory.is_dir():
         return None
-    with _guard(path, exclusive=True):
+    with lockfile.guard(path, exclusive=True):
         existing = _inspect(path)
         if existing is None:
             return None
@@ -298,14 +286,13 @@ def unlock(directory: Path, instance: str, *, force: bool = False) -> Cleared | 
         reason = _stale_reason(existing, alive)
         if reason is None and not force:
             raise _refusal(existing, alive, unlocking=True)
-        _remove(path)
+        lockfile.remove(path)
     return Cleared(existing.holder, reason or "removed with --force")
 
 
 def current_holder(instance: str, action: str, *, user: str) -> Holder:
     """A holder describing this process, with a fresh token, as of now."""
     pid = os.getpid()
-    stat = _process_stat(pid)
     return Holder(
         instance=_checked(instance),
         action=action,
@@ -313,7 +300,7 @@ def current_holder(instance: str, action: str, *, user: str) -> Holder:
         host=socket.gethostname(),
         user=user,
         started=utc_timestamp(dt.datetime.now(dt.UTC)),
-        process_start="" if stat is None else stat[1],
+        process_start=process.start_time(pid),
         token=uuid.uuid4().hex,
     )
 
@@ -326,19 +313,9 @@ def is_alive(holder: Holder) -> bool | None:
     """
     if holder.host != socket.gethostname():
         return None
-    stat = _process_stat(holder.pid)
-    if stat is not None:
-        state, start = stat
-        if state in ("Z", "X"):
-            return False
-        return not holder.process_start or start == holder.process_start
-    try:
-        os.kill(holder.pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # it exists, owned by another user
-    return True
+    found = process.identify(holder.pid, started=holder.process_start)
+    # A process of another user that cannot be inspected may well be the holder: respected.
+    return found not in {process.Identity.GONE, process.Identity.OTHER}
 
 
 def utc_timestamp(moment: dt.datetime) -> str:
@@ -361,11 +338,11 @@ def format_age(seconds: float) -> str:
     return f"{secs}s"
 
 
-# ------------------------------------------------------------ touching the world ---
+# ------------------------------------------------------------------- helpers ---
 
 
 def _checked(instance: str) -> str:
-    if not _INSTANCE.fullmatch(instance):
+    if not is_valid_id(instance):
         raise ValueError(f"not a valid instance id: {instance!r}")
     return instance
 
@@ -385,90 +362,16 @@ def _parse_timestamp(text: str) -> dt.datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
-def _process_stat(pid: int) -> tuple[str, str] | None:
-    """(state, start time) of a process from /proc, None when it cannot be read."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    # The command name (field 2) is in parentheses and may itself contain ") ".
-    fields = text.rpartition(")")[2].split()
-    if len(fields) < 20:
-        return None
-    return fields[0], fields[19]  # fields 3 (state) and 22 (starttime)
-
-
-def _make_directory(directory: Path) -> None:
-    try:
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        directory.mkdir(mode=DIRECTORY_MODE)
-        directory.chmod(DIRECTORY_MODE)
-    except FileExistsError:
-        if not directory.is_dir():
-            raise DockyardError(
-                f"{directory}: is not a directory, so no deploy lock can be kept there",
-                hint="move that file out of the way",
-            ) from None
-    except OSError as error:
-        raise DockyardError(
-            f"{directory}: cannot create the lock directory: {error.strerror}",
-            hint=f"check that {directory.parent} is a writable directory",
-        ) from None
-
-
-@contextlib.contextmanager
-def _guard(path: Path, *, exclusive: bool) -> Iterator[None]:
-    """Hold the flock that serialises every change to the lock at `path`."""
-    guard = path.with_name(f"{path.name}.guard")
-    try:
-        descriptor = os.open(guard, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, LOCK_MODE)
-    except OSError as error:
-        raise DockyardError(
-            f"{guard}: cannot open: {error.strerror}",
-            hint=f"check that {path.parent} is writable by you",
-        ) from None
-    try:
-        _flock(descriptor, guard, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        yield
-    finally:
-        os.close(descriptor)  # releases the flock
-
-
-def _flock(descriptor: int, guard: Path, operation: int) -> None:
-    deadline = time.monotonic() + GUARD_TIMEOUT_SECONDS
-    while True:
-        try:
-            fcntl.flock(descriptor, operation | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                raise DockyardError(
-                    f"{guard}: still locked by another process after {GUARD_TIMEOUT_SECONDS:.0f}s",
-                    hint="a dockyard process is stuck changing this lock; find it with "
-                    f"`fuser {guard}` and stop it, then run the command again",
-                ) from None
-            time.sleep(0.005)
-        else:
-            return
-
-
 def _inspect(path: Path) -> _Existing | None:
     """The lock file at `path` as found, None when there is none."""
-    try:
-        with path.open("rb") as handle:
-            age = time.time() - os.fstat(handle.fileno()).st_mtime
-            data = handle.read(MAX_LOCK_BYTES + 1)
-    except FileNotFoundError:
+    found = lockfile.read(path)
+    if found is None:
         return None
-    except OSError as error:
-        raise DockyardError(
-            f"{path}: cannot read the deploy lock: {error.strerror}",
-            hint="make the lock file readable to you, or remove it if no deploy is running",
-        ) from None
     try:
-        holder = _parse_lock(data)
+        holder = _parse_lock(found.data)
     except ValueError as error:  # includes JSON and UTF-8 decoding errors
-        return _Existing(path, None, str(error).strip().partition("\n")[0], age)
-    return _Existing(path, holder, "", age)
+        return _Existing(path, None, str(error).strip().partition("\n")[0], found.age_seconds)
+    return _Existing(path, holder, "", found.age_seconds)
 
 
 def _parse_lock(data: bytes) -> Holder:
@@ -477,69 +380,3 @@ def _parse_lock(data: bytes) -> Holder:
     if len(data) > MAX_LOCK_BYTES:
         raise MalformedLockError(f"larger than {MAX_LOCK_BYTES} bytes")
     return Holder.from_json(data.decode("utf-8"))
-
-
-def _create(path: Path, holder: Holder) -> None:
-    """Write a new lock file; it must not exist (the guard is held)."""
-    content = (holder.to_json() + "\n").encode("utf-8")
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, LOCK_MODE)
-    except FileExistsError:
-        raise DockyardError(
-            f"{path}: was created meanwhile by a process that does not take {path.name}.guard",
-            hint="make sure every deploy of this instance runs through dockyard, then retry",
-        ) from None
-    except OSError as error:
-        raise DockyardError(
-            f"{path}: cannot create the deploy lock: {error.strerror}",
-            hint=f"check that {path.parent} is writable by you",
-        ) from None
-    try:
-        os.fchmod(descriptor, LOCK_MODE)
-        view = memoryview(content)
-        while view:
-            view = view[os.write(descriptor, view) :]
-        os.fsync(descriptor)
-    except OSError as error:
-        os.close(descriptor)
-        path.unlink(missing_ok=True)
-        raise DockyardError(
-            f"{path}: cannot write the deploy lock: {error.strerror}",
-            hint=f"check the free space and permissions of {path.parent}",
-        ) from None
-    os.close(descriptor)
-    sync_directory(path.parent)
-
-
-def _remove(path: Path) -> None:
-    try:
-        path.unlink(missing_ok=True)
-    except OSError as error:
-        raise DockyardError(
-            f"{path}: cannot remove the deploy lock: {error.strerror}",
-            hint=f"check that {path.parent} is writable by you",
-        ) from None
-    sync_directory(path.parent)
-
-
-@contextlib.contextmanager
-def _sigterm_exits() -> Iterator[None]:
-    """Make SIGTERM raise SystemExit(143) for a while, if it has its default, killing action.
-
-    Left alone outside the main thread, and when the program handles SIGTERM itself.
-    """
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
-    ):
-        yield
-        return
-    signal.signal(signal.SIGTERM, _raise_system_exit)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def _raise_system_exit(_signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(_TERMINATED)

@@ -15,14 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockyard.core import proc
-from dockyard.core.config import Config
 from dockyard.core.errors import DockyardError, UnknownNameError
 from dockyard.core.files import replace_atomically
 from dockyard.deploy.plan import (
@@ -33,6 +30,8 @@ from dockyard.deploy.plan import (
     render_upstream,
     started_by_deploy,
 )
+from dockyard.deploy.proxy import PROBE_TIMEOUT, Proxy
+from dockyard.deploy.target import DeployFailedError, Outcome, Target
 from dockyard.image.build import image_ref
 from dockyard.stack import lifecycle as stack
 from dockyard.stack.compose import ComposeProject, ContainerState, ServiceState, Verdict
@@ -40,64 +39,10 @@ from dockyard.stack.compose import ComposeProject, ContainerState, ServiceState,
 if TYPE_CHECKING:
     import docker
     import requests
-    from docker.models.containers import Container
     from rich.console import Console
 
 POLL_SECONDS = 0.2
-PROBE_TIMEOUT = 1.0
-RELOAD_SECONDS = 10.0
 UNDO_SETTLE_SECONDS = 1.0  # for the engine to finish a create that was under way
-
-
-class DeployFailedError(DockyardError):
-    """The new version did not go live; the old one still serves (the message says so)."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """One instance as a deploy sees it: its compose project, where it answers, its state."""
-
-    config: Config
-    instance: str
-    project: ComposeProject  # APP_IMAGE is set per deploy, by `with_image`
-    base_url: str  # the instance's proxy, e.g. http://127.0.0.1:8081
-    runtime_dir: Path  # .dockyard/instances/<id>: serving.json and the proxy's upstream
-    replicas: int = 1
-
-    @property
-    def upstream_dir(self) -> Path:
-        return self.runtime_dir / "proxy"
-
-    def with_image(self, image: str) -> ComposeProject:
-        project = self.project
-        return ComposeProject(
-            project.name,
-            project.directory,
-            project.files,
-            project.env_file,
-            {
-                **project.variables,
-                "APP_IMAGE": image,
-                "DOCKYARD_UPSTREAM_DIR": str(self.upstream_dir),
-            },
-        )
-
-
-@dataclass
-class Outcome:
-    """What a switch did, for the summary, the history and the benchmarks."""
-
-    version: str
-    previous: str | None
-    started: float = field(default_factory=time.monotonic)
-    switched_at: float | None = None  # time.monotonic() when the proxy confirmed the new version
-    finished: float | None = None
-    notes: list[str] = field(default_factory=list)
-    steps: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def seconds(self) -> float:
-        return (self.finished or time.monotonic()) - self.started
 
 
 def read_serving(target: Target) -> Serving | None:
@@ -139,6 +84,7 @@ class Switch:
         self.ready_timeout = ready_timeout
         self.services = target.config.services
         self.port = target.config.deploy.app_port
+        self.proxy = Proxy(target, client)
         self._proxy_networks: frozenset[str] | None = None  # the networks the proxy is on
 
     # ---------------------------------------------------------------- the whole switch ---
@@ -148,7 +94,7 @@ class Switch:
         self._require_image(image)
         serving = read_serving(self.target)
         live = self._app_containers()
-        running_proxy = self._proxy() is not None
+        running_proxy = self.proxy.container() is not None
         if (
             serving is None
             or not running_proxy
@@ -170,7 +116,7 @@ class Switch:
                 self._wait_ready(new)
             switched = True
             with self._step(outcome, "switch"):
-                self._switch(new, expect=self._label_version(image))
+                self.proxy.point_at(new, expect=self._label_version(image))
             outcome.switched_at = time.monotonic()
             with self._step(outcome, "check"):
                 stack_smoke(self.target)
@@ -242,7 +188,7 @@ class Switch:
             )
         names = tuple(c.name for c in self._app_containers() if c.status == "running")
         with self._step(outcome, "switch"):
-            self._switch(list(names), expect=None)
+            self.proxy.point_at(list(names), expect=None)
         outcome.switched_at = time.monotonic()
         with self._step(outcome, "check"):
             stack_smoke(self.target)
@@ -332,78 +278,12 @@ class Switch:
                     )
                 time.sleep(POLL_SECONDS)
 
-    def _switch(self, names: list[str], *, expect: str | None) -> None:
-        """Point the proxy at `names`: check the configuration, reload nginx gracefully, and
-        confirm through the proxy that the expected version answers."""
-        upstream = self.target.upstream_dir / "upstream.conf"
-        previous = upstream.read_text(encoding="utf-8") if upstream.exists() else None
-        replace_atomically(upstream, render_upstream(names, self.port))
-        proxy = self._proxy()
-        if proxy is None:
-            raise DeployFailedError(f"the proxy of {self.target.project.name} is not running")
-        tested = proxy.exec_run(["nginx", "-t", "-q"])
-        if tested.exit_code != 0:
-            if previous is not None:
-                replace_atomically(upstream, previous)
-            said = tested.output if isinstance(tested.output, bytes) else b"".join(tested.output)
-            output = said.decode(errors="replace").strip()
-            raise DeployFailedError(f"the proxy rejected the new upstream: {output}")
-        before = _accepting_workers(proxy)
-        proxy.kill(signal="SIGHUP")
-        self._await_reload(proxy, before)
-        self._confirm(expect)
-
-    def _await_reload(self, proxy: Container, before: set[str]) -> None:
-        """Until every nginx worker of the old configuration has stopped taking connections
-        (its title says "shutting down") and new ones have: from then on, every new connection
-        sees the new upstream."""
-        deadline = time.monotonic() + RELOAD_SECONDS
-        while True:
-            now = _accepting_workers(proxy)
-            if now and not now & before:
-                return
-            if time.monotonic() >= deadline:
-                raise DeployFailedError(
-                    f"the proxy did not reload within {RELOAD_SECONDS:.0f} s "
-                    f"(workers taking connections: {sorted(now)}, before: {sorted(before)})",
-                    hint=f"`invoke stack.logs {self.services.proxy}` shows nginx's reason",
-                )
-            time.sleep(0.05)
-
-    def _confirm(self, expect: str | None) -> None:
-        import requests
-
-        config = self.target.config
-        wanted = config.deploy.switch_confirmations
-        url = self.target.base_url + (
-            config.health.version_path if expect else config.health.ready_path
-        )
-        deadline = time.monotonic() + 15
-        streak, last = 0, "no answer yet"
-        while streak < wanted:
-            try:
-                # A new connection each time: nginx's new workers take new connections.
-                answer = requests.get(url, timeout=PROBE_TIMEOUT, headers={"Connection": "close"})
-                if answer.status_code == 200 and (
-                    expect is None or answer.json().get("version") == expect
-                ):
-                    streak += 1
-                    continue
-                streak, last = 0, f"HTTP {answer.status_code}: {answer.text.strip()[:200]}"
-            except (requests.RequestException, ValueError) as error:
-                streak, last = 0, type(error).__name__
-            if time.monotonic() >= deadline:
-                raise DeployFailedError(
-                    f"the proxy did not answer with the new version (last answer: {last})"
-                )
-            time.sleep(0.05)
-
     def _undo(self, serving: Serving, new: list[str], switched: bool, outcome: Outcome) -> None:
         """Back to what served before: the proxy first, then the new containers go."""
         self.console.print(f"  undo     back to {serving.version}")
         if switched:
             try:
-                self._switch(list(serving.containers), expect=None)
+                self.proxy.point_at(list(serving.containers), expect=None)
             except DockyardError as error:
                 outcome.notes.append(f"switching the proxy back failed: {error.message}")
         # Whatever the service runs beyond what served goes: also a container that compose
@@ -456,21 +336,13 @@ class Switch:
             if c.service == self.services.app
         ]  # fmt: skip
 
-    def _proxy(self) -> Container | None:
-        label = [
-            f"com.docker.compose.project={self.target.project.name}",
-            f"com.docker.compose.service={self.services.proxy}",
-        ]
-        running = self.client.containers.list(filters={"label": label, "status": "running"})
-        return running[0] if running else None
-
     def _inspect(self, name: str) -> tuple[ContainerState, str]:
         """A container's state and its address on a network it shares with the proxy."""
         from dockyard.stack.compose import container_state
 
         attrs = self.client.api.inspect_container(name)
         if self._proxy_networks is None:
-            proxy = self._proxy()
+            proxy = self.proxy.container()
             self._proxy_networks = (
                 frozenset(proxy.attrs["NetworkSettings"]["Networks"]) if proxy else frozenset()
             )
@@ -483,19 +355,6 @@ class Switch:
         states = tuple(self._inspect(name)[0] for name in names)
         service = ServiceState(self.services.app, Verdict.FAILED, why, states)
         return stack.diagnose(self.client, service, "did not become ready").rsplit("\n", 1)[0]
-
-
-def _accepting_workers(proxy: Container) -> set[str]:
-    """PIDs of the nginx worker processes that take new connections (the engine's `top`, so
-    the image needs no `ps`)."""
-    listing = proxy.top()
-    titles = listing["Titles"]
-    pid, command = titles.index("PID"), titles.index("CMD")
-    return {
-        row[pid]
-        for row in listing["Processes"]
-        if row[command].startswith("nginx: worker process") and "shutting down" not in row[command]
-    }
 
 
 def _answers(http: requests.Session, url: str) -> tuple[bool, str]:
@@ -514,20 +373,3 @@ def stack_smoke(target: Target) -> None:
     from dockyard.stack.health import smoke_test
 
     smoke_test(target.base_url, target.config.smoke)
-
-
-def with_signals_as_interrupts() -> Callable[[], None]:
-    """SIGTERM (and SIGHUP) raise KeyboardInterrupt like SIGINT does, so every cleanup path of
-    a deploy runs; returns a function that restores the previous handlers."""
-    import signal
-
-    def interrupt(signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    saved = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
-
-    def restore() -> None:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
-
-    return restore

@@ -20,8 +20,8 @@ from dockyard.core.errors import UnknownNameError
 from dockyard.deploy import commands as deploycommands
 from dockyard.deploy import history as deployhistory
 from dockyard.deploy import lock as deploylock
-from dockyard.deploy.monitor import watcher as monitor
-from dockyard.deploy.switch import DeployFailedError
+from dockyard.deploy.monitor import control as monitor
+from dockyard.deploy.target import DeployFailedError
 
 from ..deploys import Load, Webhook, World, wait_for
 
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     import docker
 
 pytestmark = pytest.mark.engine
+
+# How long a deploy process, or the monitor it starts, may take: generous, for a loaded machine.
+PATIENCE = 300.0
 
 # A version that gets ready and answers /version, but fails every write: the smoke test after
 # the switch catches it.
@@ -117,7 +120,9 @@ def test_a_deploy_under_load_drops_nothing_and_switches_every_request(
     assert load.versions_since(began + took) == {v2}
     assert world.live_version("alpha") == v2
     assert len(world.app_containers("alpha")) == 1, "the old version's container is gone"
-    watched = monitor.wait(Path(world.config.deploy.state_dir) / "monitors", "alpha", timeout=30)
+    watched = monitor.wait(
+        Path(world.config.deploy.state_dir) / "monitors", "alpha", timeout=PATIENCE
+    )
     assert (watched.state, watched.version) == ("stable", v2)
     # rollback to v1, under load as well; the row written before both is still there
     with Load(world.url("alpha")) as load:
@@ -180,13 +185,13 @@ def test_two_deploys_at_once_one_runs_and_the_other_names_the_holder(world: Worl
         else world.versions["v1"]
     )
     first = world.driver("deploy", "alpha", target)
-    wait_for(lambda: any(locks(world).glob("alpha.lock")), 30, "the first deploy's lock")
+    wait_for(lambda: any(locks(world).glob("alpha.lock")), PATIENCE, "the first deploy's lock")
     second = world.driver("deploy", "alpha", target)
-    said, _ = second.communicate(timeout=60)
+    said, _ = second.communicate(timeout=PATIENCE)
     assert second.returncode != 0
     assert "alpha" in said
     assert f"pid {first.pid}" in said, said
-    out, _ = first.communicate(timeout=120)
+    out, _ = first.communicate(timeout=PATIENCE)
     assert first.returncode == 0, out
     assert world.live_version("alpha") == target
 
@@ -198,9 +203,11 @@ def test_a_deploy_stopped_midway_leaves_the_old_version_serving(
     live = world.live_version("alpha")
     serving = world.app_containers("alpha")
     stopped = world.driver("deploy", "alpha", world.versions["broken"])
-    wait_for(lambda: len(world.app_containers("alpha")) > len(serving), 60, "the new container")
+    wait_for(
+        lambda: len(world.app_containers("alpha")) > len(serving), PATIENCE, "the new container"
+    )
     os.kill(stopped.pid, how)
-    out, _ = stopped.communicate(timeout=60)
+    out, _ = stopped.communicate(timeout=PATIENCE)
     assert world.live_version("alpha") == live
     if how is signal.SIGTERM:
         assert stopped.returncode == 130, out

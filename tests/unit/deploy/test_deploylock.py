@@ -25,6 +25,8 @@ from dockyard.deploy.lock import Holder, LockHeldError
 
 INSTANCE = "staging"
 HOST = socket.gethostname()
+# How long a child process may take to do what it was asked: generous, for a loaded machine.
+PATIENCE = 60.0
 
 HOLD_AND_WAIT = """
 import sys, pathlib
@@ -42,14 +44,40 @@ else:
 sys.stdin.read()
 """
 
+# A deploy's signals as `invoke deploy` has them: SIGINT raises KeyboardInterrupt (set here in
+# case whoever started the tests ignores SIGINT, as a non-interactive shell does for a command
+# it runs in the background, and children inherit that), SIGTERM and SIGHUP raise the deploy's
+# interrupt.
 HOLD_WHILE_SLEEPING = """
-import sys, time, pathlib
+import signal, sys, time, pathlib
+from dockyard.core.signals import TERMINATION, on_signals
 from dockyard.deploy import lock as deploylock
+signal.signal(signal.SIGINT, signal.default_int_handler)
+on_signals(TERMINATION)
 directory = pathlib.Path(sys.argv[1])
 holder = deploylock.current_holder("staging", "deploy tugboat:1.4.0", user="ci")
 with deploylock.held(directory, holder):
     print("locked", flush=True)
-    time.sleep(30)
+    time.sleep(600)
+"""
+
+# The same, with the signal landing while a finalizer runs (in a deploy: an HTTP response or a
+# socket closed as it is dropped); Python drops what a finalizer raises.
+HOLD_WHILE_FINALIZING = """
+import sys, time, pathlib
+from dockyard.core.signals import TERMINATION, on_signals
+from dockyard.deploy import lock as deploylock
+on_signals(TERMINATION)
+directory = pathlib.Path(sys.argv[1])
+holder = deploylock.current_holder("staging", "deploy tugboat:1.4.0", user="ci")
+class Closing:
+    def __del__(self):
+        print("finalizing", flush=True)
+        while True:
+            pass  # until the signal's interrupt leaves this finalizer
+with deploylock.held(directory, holder):
+    Closing()
+    time.sleep(600)
 """
 
 
@@ -96,19 +124,19 @@ def locks(tmp_path: Path) -> Path:
 @pytest.fixture
 def sleeper() -> Iterator[subprocess.Popen[bytes]]:
     """A live process that is not this one."""
-    process = subprocess.Popen(["sleep", "30"])
+    process = subprocess.Popen(["sleep", "600"])
     yield process
     process.kill()
-    process.wait(timeout=10)
+    process.wait(timeout=PATIENCE)
 
 
 @pytest.fixture
 def dead() -> Holder:
     """The holder of a lock whose process was killed with SIGKILL (and reaped)."""
-    process = subprocess.Popen(["sleep", "30"])
+    process = subprocess.Popen(["sleep", "600"])
     holder = holder_of(process.pid, start=process_start(process.pid))
     process.kill()
-    process.wait(timeout=10)
+    process.wait(timeout=PATIENCE)
     return holder
 
 
@@ -186,7 +214,7 @@ def test_a_running_process_is_alive_and_a_killed_one_is_not(
     holder = holder_of(sleeper.pid, start=process_start(sleeper.pid))
     assert deploylock.is_alive(holder) is True
     sleeper.kill()
-    sleeper.wait(timeout=10)
+    sleeper.wait(timeout=PATIENCE)
     assert deploylock.is_alive(holder) is False
 
 
@@ -196,7 +224,7 @@ def test_a_killed_process_not_yet_reaped_counts_as_dead(
     """A zombie still has its pid, but no deploy runs in it any more."""
     holder = holder_of(sleeper.pid, start=process_start(sleeper.pid))
     os.kill(sleeper.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + PATIENCE
     while deploylock.is_alive(holder) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert deploylock.is_alive(holder) is False
@@ -369,7 +397,22 @@ def test_a_deploy_stopped_by_a_signal_releases_its_lock(
             assert child.stdout.readline() == "locked\n"
             assert (locks / "staging.lock").exists()
             child.send_signal(signum)
-            assert child.wait(timeout=10) == returncode
+            assert child.wait(timeout=PATIENCE) == returncode
+        finally:
+            child.kill()  # only if it is still running
+    assert not (locks / "staging.lock").exists()
+
+
+def test_a_deploy_whose_signal_lands_in_a_finalizer_still_stops_and_releases_its_lock(
+    locks: Path,
+) -> None:
+    with spawn(HOLD_WHILE_FINALIZING, str(locks)) as child:
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline() == "finalizing\n"
+            assert (locks / "staging.lock").exists()
+            child.send_signal(signal.SIGTERM)
+            assert child.wait(timeout=PATIENCE) == 128 + signal.SIGTERM
         finally:
             child.kill()  # only if it is still running
     assert not (locks / "staging.lock").exists()

@@ -18,8 +18,10 @@ from typing import cast
 import pytest
 
 from dockyard.core.errors import ConfigError, DockyardError, MissingFileError, UnknownNameError
-from dockyard.deploy.monitor import watcher as monitor
+from dockyard.deploy.monitor import control as monitor
+from dockyard.deploy.monitor.files import is_monitor_command
 from dockyard.deploy.monitor.policy import Observation, Policy, Watch, begin, next_check_in, observe
+from dockyard.deploy.monitor.watcher import EXIT_LOCKED
 
 # --- the policy ------------------------------------------------------------------------------
 
@@ -170,19 +172,30 @@ def state_dir(tmp_path: Path) -> Iterator[Path]:
         monitor.stop(directory, lock.stem)
 
 
-QUICK = Policy(settle_seconds=0.6, interval_seconds=0.1, failures_to_fail=3, max_seconds=5)
+# The maximum is far off, so a busy machine that delays checks still gets the verdict under test.
+QUICK = Policy(settle_seconds=0.6, interval_seconds=0.1, failures_to_fail=3, max_seconds=60)
 PATIENT = Policy(settle_seconds=30, interval_seconds=0.1, failures_to_fail=3, max_seconds=60)
+# Checks every two minutes: between two checks the monitor writes nothing.
+QUIET = Policy(settle_seconds=300, interval_seconds=120, failures_to_fail=3, max_seconds=600)
+# How long to wait for what a monitor process does: generous, for a loaded machine.
+PATIENCE = 60.0
 
 
 def launch(state_dir: Path, url: str, policy: Policy, instance: str = "web") -> monitor.MonitorInfo:
     return monitor.start(state_dir, instance=instance, url=url, version="1.4.2", policy=policy)
 
 
-def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+def eventually(condition: Callable[[], bool], timeout: float = PATIENCE) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.02)
+
+
+def checks_recorded(state_dir: Path, instance: str) -> int:
+    """How many checks the status of `instance`'s monitor records so far."""
+    current = monitor.status(state_dir, instance)
+    return 0 if current is None else current.checks
 
 
 def exited(pid: int) -> bool:
@@ -204,7 +217,7 @@ def test_a_healthy_deployment_becomes_stable_and_the_monitor_exits(
     info = launch(state_dir, url_of(service), QUICK)
     assert info.status_path == state_dir / "web.json"
 
-    result = monitor.wait(state_dir, "web", timeout=5)
+    result = monitor.wait(state_dir, "web", timeout=PATIENCE)
 
     assert result.state == "stable"
     assert (result.version, result.url, result.pid) == ("1.4.2", url_of(service), info.pid)
@@ -226,7 +239,7 @@ def test_an_unhealthy_deployment_fails_after_consecutive_failed_checks(
     service.answer = 503
     launch(state_dir, url_of(service), QUICK)
 
-    result = monitor.wait(state_dir, "web", timeout=5)
+    result = monitor.wait(state_dir, "web", timeout=PATIENCE)
 
     assert result.state == "failed"
     assert result.failures == 3
@@ -238,7 +251,7 @@ def test_a_deployment_that_does_not_answer_fails(state_dir: Path) -> None:
     """No answer at all is a failed check too, and says so."""
     launch(state_dir, "http://127.0.0.1:9/health/ready", QUICK)
 
-    result = monitor.wait(state_dir, "web", timeout=5)
+    result = monitor.wait(state_dir, "web", timeout=PATIENCE)
 
     assert result.state == "failed"
     assert result.last_error == "no answer: Connection refused"
@@ -252,11 +265,11 @@ def test_a_flapping_deployment_fails_at_max_seconds_and_the_monitor_ends(
     policy = Policy(settle_seconds=0.6, interval_seconds=0.1, failures_to_fail=3, max_seconds=1.5)
     info = launch(state_dir, url_of(service), policy)
 
-    result = monitor.wait(state_dir, "web", timeout=5)
+    result = monitor.wait(state_dir, "web", timeout=PATIENCE)
 
     assert result.state == "failed"
     assert result.reason.startswith("never settled within 1.5 s")
-    eventually(lambda: exited(info.pid), timeout=3)
+    eventually(lambda: exited(info.pid))
     ended = monitor.status(state_dir, "web")
     assert ended is not None
     assert (ended.state, ended.alive) == ("failed", False)
@@ -290,11 +303,11 @@ def test_a_second_monitor_process_for_one_instance_refuses_to_run(
         ],
         capture_output=True,
         text=True,
-        timeout=15,
+        timeout=PATIENCE,
         check=False,
     )
 
-    assert rival.returncode == monitor.EXIT_LOCKED
+    assert rival.returncode == EXIT_LOCKED
     assert "another monitor is already watching web" in rival.stderr
     current = monitor.status(state_dir, "web")
     assert current is not None
@@ -348,9 +361,12 @@ def test_cleanup_removes_old_status_files_of_finished_monitors_only(
 ) -> None:
     """Finished monitors' status files go once old; a recent one stays, a running one always."""
     launch(state_dir, url_of(service), QUICK, instance="old")
-    assert monitor.wait(state_dir, "old", timeout=5).state == "stable"
+    assert monitor.wait(state_dir, "old", timeout=PATIENCE).state == "stable"
     eventually(lambda: not (state_dir / "old.pid").exists())
-    launch(state_dir, url_of(service), PATIENT, instance="live")
+    launch(state_dir, url_of(service), QUIET, instance="live")
+    # Once its first check is recorded, the live monitor writes nothing for minutes, so the
+    # listing of the directory below cannot catch its status file in the middle of a rewrite.
+    eventually(lambda: checks_recorded(state_dir, "live") > 0)
 
     assert monitor.cleanup(state_dir) == [state_dir / "old.lock"]
     assert (state_dir / "old.json").exists()
@@ -370,7 +386,7 @@ def test_cleanup_removes_old_status_files_of_finished_monitors_only(
 @pytest.fixture
 def bystander() -> Iterator[subprocess.Popen[bytes]]:
     """An unrelated live process that must never be signalled."""
-    process = subprocess.Popen(["sleep", "30"])
+    process = subprocess.Popen(["sleep", "600"])
     yield process
     process.kill()
     process.wait()
@@ -406,6 +422,72 @@ def test_a_pid_file_naming_another_process_beside_a_held_lock_is_refused(
 
     assert bystander.poll() is None
     (state_dir / "web.pid").write_text(f"{running.pid}\n")
+
+
+# --- monitors started by the previous release ------------------------------------------------
+
+# Runs the monitor with the command line the previous release gave it: `-m dockyard.monitor ...`
+# (for `python -c`, the arguments after the code are sys.argv[1:], here "-m" and the module).
+AS_PREVIOUS_RELEASE = (
+    "import sys; from dockyard.deploy.monitor.watcher import main; "
+    "raise SystemExit(main(sys.argv[3:]))"
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "recognised"),
+    [
+        (["python", "-m", "dockyard.deploy.monitor.watcher", "--instance", "web"], True),
+        (["/srv/.venv/bin/python3", "-m", "dockyard.monitor", "--instance", "web", "--url"], True),
+        (["python", "-m", "dockyard.monitor", "--instance", "api"], False),
+        (["python", "-m", "dockyard.monitors", "--instance", "web"], False),
+        (["python", "-m", "http.server", "--instance", "web"], False),
+        (["python", "-m", "dockyard.monitor", "web"], False),
+        ([], False),
+    ],
+)
+def test_a_monitor_is_recognised_by_its_command_line_under_either_module_name(
+    args: list[str], recognised: bool
+) -> None:
+    """The module is named as this release starts monitors, or as the previous one did."""
+    assert is_monitor_command(args, "web") is recognised
+
+
+def test_a_monitor_started_by_the_previous_release_is_still_recognised(
+    state_dir: Path, service: Readiness
+) -> None:
+    """A monitor running as `python -m dockyard.monitor` (started before an upgrade) is listed as
+    alive, spared by cleanup, and stopped by `deploy.monitors --stop`."""
+    state_dir.mkdir()
+    command = [
+        sys.executable, "-c", AS_PREVIOUS_RELEASE, "-m", "dockyard.monitor",
+        "--instance", "web", "--url", url_of(service), "--version", "1.3.0",
+        "--state-dir", str(state_dir), "--settle", "30", "--interval", "0.1",
+    ]  # fmt: skip
+    with (state_dir / "web.log").open("wb") as log:
+        previous = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        eventually(lambda: checks_recorded(state_dir, "web") > 0)
+        arguments = Path(f"/proc/{previous.pid}/cmdline").read_bytes().split(b"\0")
+        assert b"dockyard.monitor" in arguments
+        assert b"dockyard.deploy.monitor.watcher" not in arguments
+
+        listed = [
+            (found.instance, found.pid, found.alive) for found in monitor.list_monitors(state_dir)
+        ]
+        assert listed == [("web", previous.pid, True)]
+        assert monitor.cleanup(state_dir) == []
+        assert monitor.stop(state_dir, "web") is True
+        assert previous.wait(timeout=PATIENCE) == 0
+    finally:
+        if previous.poll() is None:
+            previous.kill()
+            previous.wait()
+    stopped = monitor.status(state_dir, "web")
+    assert stopped is not None
+    assert (stopped.state, stopped.reason, stopped.alive) == ("stopped", monitor.STOP_REASON, False)
 
 
 # --- refusals --------------------------------------------------------------------------------
