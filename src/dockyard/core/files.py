@@ -7,9 +7,15 @@ import tempfile
 from pathlib import Path
 
 
-def replace_atomically(path: Path, text: str, *, mode: int = 0o644) -> None:
+def replace_atomically(
+    path: Path, text: str, *, mode: int = 0o644, exclusive: bool = False
+) -> None:
     """Replace `path` with `text` in one step (a temporary file beside it, flushed, renamed),
-    creating its directory (0755) if needed."""
+    creating its directory (0755) if needed.
+
+    With `exclusive`, `path` must not exist yet: the file appears whole or not at all, and
+    FileExistsError says another process created it meanwhile (its file is kept).
+    """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -18,7 +24,11 @@ def replace_atomically(path: Path, text: str, *, mode: int = 0o644) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        Path(temporary).replace(path)
+        if exclusive:
+            os.link(temporary, path)
+            Path(temporary).unlink()
+        else:
+            Path(temporary).replace(path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

@@ -7,11 +7,9 @@ nothing in between. New env files are private to their owner (0600).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,7 +21,7 @@ from dockyard.core.errors import (
     UnknownNameError,
     UnreadableFileError,
 )
-from dockyard.core.files import sync_directory
+from dockyard.core.files import replace_atomically
 from dockyard.env.parser import EnvFile, parse
 from dockyard.env.schema import Schema, load_schema
 
@@ -126,39 +124,16 @@ def atomic_write(
     """
     name = shown(config, path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as error:
-        raise DockyardError(
-            f"{name}: cannot write: {error.strerror}",
-            hint=f"check that {shown(config, path.parent)} is a writable directory",
-        ) from None
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            os.fchmod(handle.fileno(), mode)
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        if new:
-            os.link(temporary, path)
-            Path(temporary).unlink()
-        else:
-            Path(temporary).replace(path)
+        replace_atomically(path, text, mode=mode, exclusive=new)
     except FileExistsError:
-        Path(temporary).unlink()
         raise DockyardError(
             f"{name}: was created by someone else meanwhile; it is kept as it is",
             hint="run the command again to complete that file",
         ) from None
-    except BaseException as error:
-        with contextlib.suppress(FileNotFoundError):
-            Path(temporary).unlink()
-        if isinstance(error, OSError):
-            raise DockyardError(
-                f"{name}: cannot write: {error.strerror}; the file is unchanged"
-            ) from None
-        raise
-    sync_directory(path.parent)
+    except OSError as error:
+        raise DockyardError(
+            f"{name}: cannot write: {error.strerror}; the file is unchanged"
+        ) from None
 
 
 def file_mode(path: Path) -> int:

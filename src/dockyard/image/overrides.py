@@ -12,6 +12,7 @@ from pathlib import Path
 
 from dockyard.core.config import Config
 from dockyard.core.errors import UnreadableFileError
+from dockyard.core.files import replace_atomically
 
 STATE_FILE = ".dockyard/images.env"
 _LINE = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>[^\s#'\"]+)$")
@@ -62,8 +63,5 @@ def read_overrides(config: Config) -> dict[str, str]:
 def write_overrides(config: Config, overrides: dict[str, str]) -> Path:
     """Record `overrides` atomically, so a reader never sees half a file."""
     path = state_path(config)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".env.partial")
-    partial.write_text(render_overrides(overrides), encoding="utf-8")
-    partial.replace(path)
+    replace_atomically(path, render_overrides(overrides))
     return path
