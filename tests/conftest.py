@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
     import docker
 
 REPO = Path(__file__).resolve().parent.parent
+README = REPO / "README.md"
 REQUIRE_DOCKER = os.environ.get("DOCKYARD_REQUIRE_DOCKER") == "1"
 
 
@@ -50,3 +53,43 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             raise pytest.UsageError(
                 f"{item.nodeid} is marked engine but does not use docker_client"
             )
+
+
+# --- time per package against its budget ---------------------------------------------------
+
+# The budgets are the README's table ("Tests and the Docker engine"): one place to change them.
+BUDGET_ROW = re.compile(r"^\| `(tests/[a-z_/]*)` \| (\d+) s \|", re.MULTILINE)
+_SPENT: dict[str, float] = defaultdict(float)
+
+
+def budgets() -> dict[str, float]:
+    return {name: float(seconds) for name, seconds in BUDGET_ROW.findall(README.read_text())}
+
+
+def package_of(nodeid: str, known: Iterable[str]) -> str:
+    """The budgeted package a test belongs to: the longest budget path its file is under."""
+    matching = [name for name in known if nodeid.startswith(name)]
+    return max(matching, key=len, default=nodeid.split("::", maxsplit=1)[0].rsplit("/", 1)[0] + "/")
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _SPENT[report.nodeid] += report.duration  # setup, call and teardown
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Each package's time against its budget, so a slow test is seen where it lands; a figure,
+    not a verdict (a loaded machine is slower)."""
+    if not _SPENT:
+        return
+    limits = budgets()
+    spent: dict[str, float] = defaultdict(float)
+    for nodeid, seconds in _SPENT.items():
+        spent[package_of(nodeid, limits)] += seconds
+    terminalreporter.section("time per package (budget in README.md)")
+    for name in sorted(spent, key=lambda name: -spent[name]):
+        limit = limits.get(name)
+        verdict = "no budget" if limit is None else "OVER" if spent[name] > limit else "ok"
+        budget = f"{limit:.0f} s" if limit is not None else "-"
+        terminalreporter.write_line(
+            f"  {name:<28} {spent[name]:7.1f} s  budget {budget:>6}  {verdict}"
+        )
