@@ -12,6 +12,7 @@ from invoke.collection import Collection
 
 from dockyard.audit import tasks as audit
 from dockyard.bootstrap import tasks as bootstrap
+from dockyard.ci import tasks as ci
 from dockyard.deploy import tasks as deploy
 from dockyard.doctor import tasks as doctor
 from dockyard.env import tasks as env
@@ -19,6 +20,6 @@ from dockyard.image import tasks as image
 from dockyard.stack import tasks as stack
 
 ns = Collection(doctor.doctor, bootstrap.bootstrap, audit.audit, deploy.rollback)
-for area in (env, image, stack, deploy):
+for area in (env, image, stack, deploy, ci):
     ns.add_collection(area.ns)
 ns.configure({"dockyard": {"root": str(Path(__file__).resolve().parent)}})
