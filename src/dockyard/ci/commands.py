@@ -19,26 +19,21 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
-def doctor(invocation: Invocation, log: str = "", summary: str = "") -> int:
-    """Print the verdict (and append it as Markdown to `summary`). Exit 0 whenever a verdict was
+def doctor(invocation: Invocation, log: str, summary: str = "") -> int:
+    """Print the verdict (and append it as Markdown to `summary`). `log` is a file, `-` for stdin,
+    or a directory such as reports/ (its JUnit reports and logs). Exit 0 whenever a verdict was
     given, `unknown` included: the doctor did its job; the CI run's own status says it failed."""
-    root = invocation.config.root
     if log == "-":
         raws = [read_stream(sys.stdin.buffer)]
         source = "stdin"
-    elif log:
-        path = Path(log) if Path(log).is_absolute() else Path.cwd() / log
-        raws = [read_file(path, log)]
-        source = log
     else:
-        files = report_files(root / "reports")
-        if not files:
-            raise MissingFileError(
-                f"{root / 'reports'}: no JUnit report (junit*.xml) or log (*.log) to read",
-                hint="pass the CI log: `invoke ci.doctor LOG`, or `-` to read it from stdin",
-            )
-        raws = [read_file(path, f"reports/{path.name}") for path in files]
-        source = ", ".join(raw.name for raw in raws)
+        path = Path(log) if Path(log).is_absolute() else Path.cwd() / log
+        if path.is_dir():
+            raws = [read_file(found, f"{log.rstrip('/')}/{found.name}") for found in _reports(path)]
+            source = ", ".join(raw.name for raw in raws)
+        else:
+            raws = [read_file(path, log)]
+            source = log
     verdict = diagnose(raws)
     document = {"source": source, **verdict.as_dict()}
 
@@ -51,6 +46,16 @@ def doctor(invocation: Invocation, log: str = "", summary: str = "") -> int:
         with Path(summary).open("a", encoding="utf-8") as out:
             out.write(markdown(verdict, source))
     return 0
+
+
+def _reports(directory: Path) -> list[Path]:
+    files = report_files(directory)
+    if not files:
+        raise MissingFileError(
+            f"{directory}: no JUnit report (junit*.xml) or log (*.log) to read",
+            hint="pass the CI log itself: `invoke ci.doctor LOG`, or `-` to read it from stdin",
+        )
+    return files
 
 
 def diagnose(raws: list[Raw]) -> Verdict:

@@ -13,16 +13,16 @@ from dockyard.core.invocation import JSON_HELP, run
     name="doctor",
     positional=["log"],
     help={
-        "log": "the CI log to read; `-` reads stdin; none reads reports/ (junit*.xml, *.log)",
+        "log": "the CI log; `-` reads stdin; a directory (reports): its junit*.xml and *.log",
         "summary": "also append the verdict as Markdown to this file ($GITHUB_STEP_SUMMARY)",
         **JSON_HELP,
     },
 )
-def doctor(c: Context, log: str | None = None, summary: str = "", json: bool = False) -> None:
+def doctor(c: Context, log: str, summary: str = "", json: bool = False) -> None:
     """Name a CI failure from its log: what failed, the lines that show it, and the fix."""
     from dockyard.ci import commands
 
-    run(c, commands.doctor, json=json, log=log or "", summary=summary)
+    run(c, commands.doctor, json=json, log=log, summary=summary)
 
 
 ns = Collection("ci", doctor)
