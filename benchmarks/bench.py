@@ -1,6 +1,6 @@
 """dockyard's performance figures (`nox -s bench`), each compared with a baseline from the same run.
 
-    python benchmarks/bench.py [list lint image stack bootstrap deploy ...]
+    python benchmarks/bench.py [list lint image stack bootstrap deploy cidoctor ...]
 
 Every figure is printed with its target; the JSON lands in reports/bench.json. Builds and
 stacks run in temporary copies of the checkout, under names of their own, and are removed
@@ -383,6 +383,16 @@ def bench_lint() -> None:
            timing.ratio < TARGET, **timing.summary())  # fmt: skip
 
 
+def bench_cidoctor() -> None:
+    """`invoke ci.doctor` on 10 MB of log noise ending in a real failure."""
+    from ci_bench import TARGET, measure_doctor
+
+    timing = measure_doctor()
+    ok = timing.command < TARGET and timing.category == "types"
+    figure("invoke ci.doctor on a 10 MB log (median of 5)", timing.command, "s", f"< {TARGET} s",
+           ok, **timing.summary())  # fmt: skip
+
+
 BENCHES: dict[str, Callable[[], None]] = {
     "list": bench_list,
     "lint": bench_lint,
@@ -390,6 +400,7 @@ BENCHES: dict[str, Callable[[], None]] = {
     "stack": bench_stack,
     "bootstrap": bench_bootstrap,
     "deploy": bench_deploy,
+    "cidoctor": bench_cidoctor,
 }
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.ci.normalise import Log, group_at, shown
-from dockyard.ci.rules import ERROR_LOOKING, EXIT_CODE, NOX_SESSION, RULES, Rule
+from dockyard.ci.rules import ERROR_LOOKING, EXIT_CODE, NOX_SESSION, RULES, Rule, Search
 
 UNKNOWN = "unknown"
 # At most this many lines of the log are shown with a verdict.
@@ -53,22 +53,24 @@ class Verdict:
 
 
 class _Index:
-    """Line numbers for offsets in the joined text."""
+    """The log's text after a leading newline (see `Search`), and the line at an offset."""
 
     def __init__(self, text: str) -> None:
-        self.text = text
-        self.starts = [0, *(match.end() for match in re.finditer("\n", text))]
+        self.text = "\n" + text
+        self.starts = [match.end() for match in re.finditer("\n", self.text)]
 
     def line_of(self, offset: int) -> int:
         return bisect_right(self.starts, offset) - 1
 
-    def lines_matching(self, pattern: re.Pattern[str]) -> list[int]:
-        found: deque[int] = deque(maxlen=MAX_MATCHES)
-        for match in pattern.finditer(self.text):
-            line = self.line_of(match.start())
-            if not found or found[-1] != line:
-                found.append(line)
-        return list(found)
+    def lines_matching(self, searches: tuple[Search, ...]) -> list[int]:
+        """The lines any of `searches` matches (the last MAX_MATCHES of each), in order."""
+        found: set[int] = set()
+        for search in searches:
+            last: deque[int] = deque(maxlen=MAX_MATCHES)
+            for match in search.pattern.finditer(self.text):
+                last.append(match.start() + search.anchored)
+            found.update(self.line_of(offset) for offset in last)
+        return sorted(found)
 
 
 def classify(log: Log) -> Verdict:
@@ -108,8 +110,7 @@ def classify(log: Log) -> Verdict:
 
 def _relevant(rule: Rule, triggers: list[int], index: _Index, lines: list[str]) -> list[str]:
     chosen = set(triggers)
-    if rule.compiled_shown is not None:
-        chosen.update(index.lines_matching(rule.compiled_shown))
+    chosen.update(index.lines_matching(rule.compiled_shown))
     for line in list(chosen):
         chosen.update(range(line + 1, min(line + 1 + rule.after, len(lines))))
     picked = sorted(number for number in chosen if lines[number].strip())[-MAX_SHOWN:]
@@ -127,9 +128,11 @@ def _details(rule: Rule, text: str) -> dict[str, str]:
     return details
 
 
-def _last_group(pattern: re.Pattern[str], text: str) -> str | None:
+def _last_group(pattern: re.Pattern[str], text: str, within: int = 1 << 20) -> str | None:
+    """The first group of the last match in the text's last `within` characters (where a
+    session or step says how it ended)."""
     last = None
-    for last in pattern.finditer(text):  # noqa: B007 - the last match is the one wanted
+    for last in pattern.finditer(text, max(0, len(text) - within)):  # noqa: B007 - the last one
         pass
     return last.group(1) if last else None
 
