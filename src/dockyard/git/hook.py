@@ -1,4 +1,4 @@
-"""What dockyard's git hooks run: `python -m dockyard.git.hook <hook> --root ROOT --pending FILE`.
+"""What dockyard's git hooks run: `python -m dockyard.git.hook --root ROOT --pending FILE -- HOOK`.
 
 Kept fast, since it runs on every push: no invoke, rich or docker here, one small git call at
 most on the pre-push path, and the monitor's code imported only when a push of main succeeded.
@@ -84,7 +84,7 @@ def reference_transaction(config: Config, pending: Path, stdin: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=f"python -m {__name__}")
+    parser = argparse.ArgumentParser(prog="python -m dockyard.git.hook")
     parser.add_argument("hook", choices=("pre-push", "reference-transaction"))
     parser.add_argument("--root", type=Path, required=True)
     parser.add_argument("--pending", type=Path, required=True)

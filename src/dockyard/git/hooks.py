@@ -41,8 +41,8 @@ class HookState:
 def script(name: str, python: str, root: Path, pending: Path) -> str:
     """The text of hook `name` for this project and interpreter."""
     run = (
-        f"exec {shlex.quote(python)} -m {ENTRY} {name} "
-        f'--root {shlex.quote(str(root))} --pending {shlex.quote(str(pending))} "$@"'
+        f"exec {shlex.quote(python)} -m {ENTRY} --root {shlex.quote(str(root))} "
+        f'--pending {shlex.quote(str(pending))} -- {name} "$@"'
     )
     guard = ""
     if name == "reference-transaction":
