@@ -51,9 +51,7 @@ def test_a_branch_outside_the_pattern_is_refused_and_nothing_reaches_the_remote(
     assert "Quick-Fix" not in remote_branches(remote)
 
 
-def test_main_a_good_branch_a_tag_and_a_deletion_all_go_through(
-    hooked: Path, remote: Path
-) -> None:
+def test_main_a_good_branch_a_tag_and_a_deletion_all_go_through(hooked: Path, remote: Path) -> None:
     commit(hooked, "a.txt", "a")
     assert git(hooked, "push", "-q", "origin", "main", check=False).returncode == 0
     git(hooked, "switch", "-q", "-c", "feat/login")
@@ -61,7 +59,9 @@ def test_main_a_good_branch_a_tag_and_a_deletion_all_go_through(
     assert git(hooked, "push", "-q", "origin", "feat/login", check=False).returncode == 0
     git(hooked, "tag", "Release_1")
     assert git(hooked, "push", "-q", "origin", "Release_1", check=False).returncode == 0
-    assert git(hooked, "push", "-q", "origin", "--delete", "feat/login", check=False).returncode == 0
+    assert (
+        git(hooked, "push", "-q", "origin", "--delete", "feat/login", check=False).returncode == 0
+    )
     assert remote_branches(remote) == ["main"]
     assert sha(remote, "Release_1") == sha(hooked)
 

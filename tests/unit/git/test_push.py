@@ -28,7 +28,7 @@ def test_two_clones_pushing_at_once_both_land_and_report_their_attempts(remote: 
     commit(second, "CHANGELOG.md", "# Changes\n\n- second\n", "second's changelog")
     runs = [task_popen(path, "git.push", "--json") for path in (first, second)]
     outputs = [run.communicate(timeout=300) for run in runs]
-    for run, (out, err) in zip(runs, outputs, strict=True):
+    for run, (_, err) in zip(runs, outputs, strict=True):
         assert run.returncode == 0, err
     reports = [json.loads(out) for out, _ in outputs]
     log = remote_log(remote)
@@ -38,7 +38,9 @@ def test_two_clones_pushing_at_once_both_land_and_report_their_attempts(remote: 
     assert tries[0] >= 1
     assert all(report["attempts"][-1]["result"] == "pushed" for report in reports)
     for report in reports:
-        assert [a["number"] for a in report["attempts"]] == list(range(1, len(report["attempts"]) + 1))
+        assert [a["number"] for a in report["attempts"]] == list(
+            range(1, len(report["attempts"]) + 1)
+        )
     changelog = git(remote, "show", "main:CHANGELOG.md").stdout
     assert "- first" in changelog
     assert "- second" in changelog
@@ -62,9 +64,10 @@ def test_a_union_file_conflict_merges_both_sides(remote: Path) -> None:
     commit(mine, "CHANGELOG.md", "# Changes\n\n- mine\n")
     task(mine, "git.push", check=True)
     assert git(remote, "show", "main:CHANGELOG.md").stdout == "# Changes\n\n- theirs\n- mine\n"
-    assert not (mine / ".git" / "info" / "attributes").exists() or "union" not in (
-        mine / ".git" / "info" / "attributes"
-    ).read_text()
+    assert (
+        not (mine / ".git" / "info" / "attributes").exists()
+        or "union" not in (mine / ".git" / "info" / "attributes").read_text()
+    )
 
 
 def test_a_real_conflict_aborts_the_rebase_and_leaves_everything_as_it_was(remote: Path) -> None:
