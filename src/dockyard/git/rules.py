@@ -128,6 +128,7 @@ def main_moved(lines: str, remote: str, main: str, sha: str) -> bool:
 
 PushResult = Literal["pushed", "behind", "refused"]
 _BEHIND = ("(fetch first)", "(non-fast-forward)")
+_LOST_RACE = "[remote rejected] (failed to update ref)"
 
 
 @dataclass(frozen=True)
@@ -156,5 +157,7 @@ def read_push(returncode: int, stdout: str, stderr: str, ref: str) -> PushAnswer
         summary = status[2].strip()
         if summary.startswith("[rejected]") and summary.endswith(_BEHIND):
             return PushAnswer("behind", summary, message)
+        if summary == _LOST_RACE and "cannot lock ref" in message:
+            return PushAnswer("behind", summary, message)  # another push won the same instant
         return PushAnswer("refused", summary, message)
     return PushAnswer("refused", "no ref was pushed", message or f"git push exited {returncode}")

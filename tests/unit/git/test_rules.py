@@ -89,6 +89,17 @@ def test_only_a_push_behind_the_remote_is_retried(code: int, stdout: str, result
     assert rules.read_push(code, stdout, "error: failed to push some refs", REF).result == result
 
 
+def test_losing_the_remote_ref_lock_to_a_simultaneous_push_is_retried() -> None:
+    """Two pushes at the same instant: the loser's ref lock fails; it is behind, not refused."""
+    answer = rules.read_push(
+        1,
+        f"To r\n!\t{REF}:{REF}\t[remote rejected] (failed to update ref)\nDone\n",
+        "remote: error: cannot lock ref 'refs/heads/main': is at 09037 but expected 119c5\n",
+        REF,
+    )
+    assert answer.result == "behind"
+
+
 def test_a_refusal_keeps_gits_own_words() -> None:
     answer = rules.read_push(
         1,
