@@ -16,10 +16,12 @@ from dockyard.ci import tasks as ci
 from dockyard.deploy import tasks as deploy
 from dockyard.doctor import tasks as doctor
 from dockyard.env import tasks as env
+from dockyard.git import tasks as git
 from dockyard.image import tasks as image
 from dockyard.stack import tasks as stack
 
 ns = Collection(doctor.doctor, bootstrap.bootstrap, audit.audit, deploy.rollback)
-for area in (env, image, stack, deploy, ci):
+for area in (env, image, stack, deploy, ci, git):
     ns.add_collection(area.ns)
+ns.add_collection(git.hooks_ns)
 ns.configure({"dockyard": {"root": str(Path(__file__).resolve().parent)}})

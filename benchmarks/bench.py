@@ -1,6 +1,6 @@
 """dockyard's performance figures (`nox -s bench`), each compared with a baseline from the same run.
 
-    python benchmarks/bench.py [list lint image stack bootstrap deploy cidoctor ...]
+    python benchmarks/bench.py [list lint hooks image stack bootstrap deploy cidoctor ...]
 
 Every figure is printed with its target; the JSON lands in reports/bench.json. Builds and
 stacks run in temporary copies of the checkout, under names of their own, and are removed
@@ -393,8 +393,19 @@ def bench_cidoctor() -> None:
            ok, **timing.summary())  # fmt: skip
 
 
+def bench_hooks() -> None:
+    """A push with dockyard's git hooks against the same push without them."""
+    from hooks_bench import TARGET, measure_hooks
+
+    timing = measure_hooks()
+    figure("git push overhead of the hooks (median of 10)", timing.overhead, "s",
+           f"< {TARGET} s", timing.overhead < TARGET, without_s=round(timing.without, 3),
+           with_hooks_s=round(timing.with_hooks, 3))  # fmt: skip
+
+
 BENCHES: dict[str, Callable[[], None]] = {
     "list": bench_list,
+    "hooks": bench_hooks,
     "lint": bench_lint,
     "image": bench_image,
     "stack": bench_stack,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockyard.core.errors import ConfigError, MissingFileError
+from dockyard.core.ids import ID_RULE, is_valid_id
 from dockyard.core.validate import build, parse_toml, read_text
 
 TABLE = "tool.dockyard"
@@ -166,6 +167,27 @@ class Deploy:
 
 
 @dataclass(frozen=True)
+class Git:
+    """The git hooks, `invoke git.push`, and the monitor that follows a push of the main branch."""
+
+    main_branch: str = "main"
+    remote: str = "origin"
+    # Any branch pushed besides the main one must match this (Python regular expression).
+    branch_pattern: str = (
+        r"^(feat|fix|docs|chore|refactor|perf|test|ci|build|release)/[a-z0-9._-]+$"
+    )
+    # The instance the main branch deploys to, watched after a push of main ("" watches none).
+    watch_instance: str = ""
+    # Append-only files (a changelog) that a rebase merges by keeping both sides' lines.
+    union_files: list[str] = field(default_factory=lambda: ["CHANGELOG.md"])
+    # `invoke git.push`: at most this many pushes, within this many seconds in all.
+    push_attempts: int = 5
+    push_max_seconds: float = 120.0
+    # The post-push monitor gives up with "not-deployed" when the commit is not served by then.
+    deploy_deadline_seconds: float = 900.0
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything dockyard needs to know about the project it drives."""
 
@@ -195,6 +217,7 @@ class Config:
     audit: Audit = field(default_factory=Audit)
     hardening: Hardening = field(default_factory=Hardening)
     deploy: Deploy = field(default_factory=Deploy)
+    git: Git = field(default_factory=Git)
 
     def path(self, relative: str) -> Path:
         """A project-relative path from the configuration, made absolute."""
@@ -269,6 +292,25 @@ def _check_values(config: Config, problems: list[str]) -> None:
         problems.append(f"{TABLE}.doctor.tls_probe: expected HOST:PORT, got {doctor.tls_probe!r}")
     _check_hardening(config, problems)
     _check_deploy(config.deploy, problems)
+    _check_git(config.git, problems)
+
+
+def _check_git(git: Git, problems: list[str]) -> None:
+    path = f"{TABLE}.git"
+    try:
+        re.compile(git.branch_pattern)
+    except re.error as error:
+        problems.append(f"{path}.branch_pattern: not a regular expression ({error})")
+    if git.watch_instance and not is_valid_id(git.watch_instance):
+        problems.append(f"{path}.watch_instance: expected an instance id: {ID_RULE}")
+    if git.push_attempts < 1:
+        problems.append(f"{path}.push_attempts: expected at least 1, got {git.push_attempts}")
+    for name in ("push_max_seconds", "deploy_deadline_seconds"):
+        if getattr(git, name) <= 0:
+            problems.append(f"{path}.{name}: expected a positive number of seconds")
+    for name in ("main_branch", "remote"):
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]*", getattr(git, name)):
+            problems.append(f"{path}.{name}: expected a git name, got {getattr(git, name)!r}")
 
 
 def _check_deploy(deploy: Deploy, problems: list[str]) -> None:

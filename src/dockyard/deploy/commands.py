@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from dockyard.core.errors import DockyardError, ExitCode
 from dockyard.core.ids import validate_id
 from dockyard.core.invocation import Invocation
-from dockyard.core.output import Rows, show
+from dockyard.core.output import Rows, print_rows, show
 from dockyard.deploy import history as deployhistory
 from dockyard.deploy import instances
 from dockyard.deploy import lock as deploylock
@@ -32,13 +32,15 @@ from dockyard.image.build import image_ref
 
 if TYPE_CHECKING:
     import docker
+    from rich.console import Console
 
     from dockyard.core.config import Config
     from dockyard.deploy.instances import Instance
-    from dockyard.deploy.target import Outcome
+    from dockyard.deploy.target import Outcome, Target
 
 ALL_COLUMNS = ("instance", "version", "result", "seconds", "detail")
 STATUS_COLUMNS = ("instance", "version", "since", "monitor", "detail")
+LOG_LINES = 30
 MONITOR_COLUMNS = ("instance", "version", "state", "pid", "alive", "updated", "reason")
 
 
@@ -145,9 +147,11 @@ def status(invocation: Invocation, instance: str | None = None) -> int:
         if instance is not None
         else instances.load_all(config)
     )
-    rows = []
+    rows: list[dict[str, Any]] = []
+    logs: dict[str, str] = {}
     for found in chosen:
-        serving = read_serving(target_for(config, found))
+        target = target_for(config, found)
+        serving = read_serving(target)
         watch = monitor.status(Places.of(config).monitors, found.id)
         rows.append(
             {
@@ -158,8 +162,33 @@ def status(invocation: Invocation, instance: str | None = None) -> int:
                 "detail": (watch.reason if watch else "") or "",
             }
         )
-    show(invocation, rows, Rows(STATUS_COLUMNS, rows))
+        if watch is not None and watch.state == "failed":
+            logs[found.id] = rows[-1]["logs"] = _recent_logs(invocation, target)
+
+    def people(console: Console) -> None:
+        print_rows(console, Rows(STATUS_COLUMNS, rows))
+        for name, text in logs.items():
+            console.print(f"recent logs of {name}, whose monitor failed:", markup=False)
+            console.print(text, markup=False, highlight=False)
+
+    show(invocation, rows, people)
     return 0
+
+
+def _recent_logs(invocation: Invocation, target: Target) -> str:
+    """The last lines the instance's containers logged, or why there are none."""
+    from dockyard.core import proc
+
+    project = target.project
+    found = proc.run(
+        project.command("logs", "--no-color", "--timestamps", "--tail", str(LOG_LINES)),
+        env=project.environ(invocation.environ),
+        check=False,
+        timeout=60,
+    )
+    if not found.ok:
+        return f"(no logs: {found.tail(3)})"
+    return found.stdout.rstrip() or "(the containers logged nothing)"
 
 
 def monitors(invocation: Invocation, stop: str | None = None, *, cleanup: bool = False) -> int:

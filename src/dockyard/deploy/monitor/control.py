@@ -175,8 +175,11 @@ def start(
     policy: Policy,
     python: str = sys.executable,
     env: Mapping[str, str] | None = None,
+    version_url: str | None = None,
 ) -> MonitorInfo:
-    """Start a detached monitor of `instance`, replacing any monitor already watching it."""
+    """Start a detached monitor of `instance`, replacing any monitor already watching it.
+
+    With `policy.expect_commit`, it reads the served commit from `version_url` at each check."""
     files = files_of(state_dir.resolve(), instance)
     stop(
         state_dir,
@@ -191,7 +194,10 @@ def start(
             f"{files.status.parent}: cannot create the monitor state directory: {error.strerror}",
             hint="check [tool.dockyard] state_dir and the permissions of its parent",
         ) from None
-    process = _spawn(files, _command(python, files, url, version, policy), env)
+    command = _command(python, files, url, version, policy)
+    if policy.expect_commit is not None and version_url is not None:
+        command += ["--commit", policy.expect_commit, "--version-url", version_url]
+    process = _spawn(files, command, env)
     _await_start(files, process)
     return MonitorInfo(instance, process.pid, files.status, files.log)
 

@@ -16,9 +16,12 @@ from typing import Any, Literal, TypeVar
 from dockyard.core.errors import ConfigError, DockyardError
 from dockyard.deploy.monitor.policy import Policy
 
-MonitorState = Literal["watching", "stable", "failed", "stopped", "lost"]
-FINISHED: frozenset[str] = frozenset({"stable", "failed", "stopped", "lost"})
-RECORDED_STATES: frozenset[str] = frozenset({"watching", "stable", "failed", "stopped"})
+MonitorState = Literal[
+    "watching", "stable", "failed", "stopped", "lost", "deployed", "not-deployed"
+]
+VERDICTS = frozenset({"stable", "failed", "deployed", "not-deployed"})
+FINISHED: frozenset[str] = VERDICTS | {"stopped", "lost"}
+RECORDED_STATES: frozenset[str] = VERDICTS | {"watching", "stopped"}
 T = TypeVar("T")
 
 
@@ -129,6 +132,7 @@ def _policy(document: Mapping[str, Any], path: Path) -> Policy:
             interval_seconds=_field(values, "interval_seconds", float, path),
             failures_to_fail=_field(values, "failures_to_fail", int, path),
             max_seconds=_field(values, "max_seconds", float, path),
+            expect_commit=_optional_text(values, "expect_commit", path),
         )
     except ConfigError as error:
         raise _not_a_status(path, "; ".join(error.problems)) from None

@@ -36,7 +36,7 @@ from dockyard.deploy.monitor.files import (
     take_lock_within,
 )
 from dockyard.deploy.monitor.policy import (
-    STABLE,
+    SUCCEEDED,
     Observation,
     Policy,
     Watch,
@@ -60,6 +60,7 @@ class Target:
     url: str
     version: str
     state_dir: Path
+    version_url: str | None = None  # where the served commit is read, when watching for one
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,39 @@ def check(url: str, timeout: float) -> Observation:
     return Observation(time.monotonic(), code == 200, f"HTTP {code}")
 
 
+COMMIT_FIELDS = ("git_sha", "revision", "commit")
+
+
+def served_commit(url: str, timeout: float) -> tuple[str | None, str]:
+    """The commit the instance's version endpoint reports, or None and why there is none."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 (http(s) only)
+            body = answer.read(64 * 1024)
+    except urllib.error.HTTPError as error:
+        error.close()
+        return None, f"{url}: HTTP {error.code}"
+    except urllib.error.URLError as error:
+        return None, f"{url}: no answer: {_why(error.reason)}"
+    except (OSError, http.client.HTTPException) as error:
+        return None, f"{url}: broken answer: {_why(error)}"
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None, f"{url}: not JSON"
+    if isinstance(document, dict):
+        for name in COMMIT_FIELDS:
+            if isinstance(document.get(name), str):
+                return document[name], ""
+    return None, f"{url}: no {' or '.join(COMMIT_FIELDS)} field"
+
+
+def with_commit(observation: Observation, version_url: str, timeout: float) -> Observation:
+    """The readiness check, with the commit the instance serves."""
+    commit, problem = served_commit(version_url, timeout)
+    detail = "; ".join(part for part in (observation.detail, problem) if part)
+    return Observation(observation.at, observation.healthy, detail, commit)
+
+
 def _why(reason: object) -> str:
     if isinstance(reason, TimeoutError):
         return "timed out"
@@ -144,6 +178,8 @@ def watch(target: Target, policy: Policy, stopping: StopFlag) -> Watch | None:
             log.info("%s", reason)
             return None
         observation = check(target.url, timeout)
+        if target.version_url is not None:
+            observation = with_commit(observation, target.version_url, timeout)
         if not observation.healthy:
             log.warning("check %d failed: %s", current.checks + 1, observation.detail)
         current = observe(policy, current, observation)
@@ -183,7 +219,7 @@ def serve(target: Target, policy: Policy) -> int:
     finally:
         restore()
         os.close(lock)
-    return 0 if verdict is None or verdict.state == STABLE else 1
+    return 0 if verdict is None or verdict.state in SUCCEEDED else 1
 
 
 def _slug(text: str) -> str:
@@ -214,6 +250,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--interval", type=float, default=defaults.interval_seconds)
     parser.add_argument("--failures", type=int, default=defaults.failures_to_fail)
     parser.add_argument("--max-seconds", type=float, default=defaults.max_seconds)
+    parser.add_argument("--commit", help="watch until the instance serves this commit")
+    parser.add_argument("--version-url", type=_http_url, help="where the served commit is read")
     return parser
 
 
@@ -223,9 +261,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
     )
-    target = Target(args.instance, args.url, args.version, args.state_dir.resolve())
+    target = Target(
+        args.instance, args.url, args.version, args.state_dir.resolve(), args.version_url
+    )
     try:
-        policy = Policy(args.settle, args.interval, args.failures, args.max_seconds)
+        policy = Policy(args.settle, args.interval, args.failures, args.max_seconds, args.commit)
         return serve(target, policy)
     except DockyardError as error:
         log.error("%s", error)  # noqa: TRY400 (a problem to fix, not a bug: no traceback)
