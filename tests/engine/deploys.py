@@ -153,7 +153,7 @@ class World:
 
         for path in Path(self.config.instances_dir).glob("*.toml"):
             monitor.stop(self.directory / "state" / "monitors", path.stem)
-            stack.down(self.project_name(path.stem), ENVIRON, volumes=True, cwd=REPO)
+            stack.down(self.client, self.project_name(path.stem), volumes=True)
         from docker.errors import ImageNotFound
 
         for tag in self.versions.values():

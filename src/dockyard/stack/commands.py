@@ -87,9 +87,10 @@ def up(invocation: Invocation, profile: str = "development", dev: bool = False) 
 
 def down(invocation: Invocation, volumes: bool = False) -> int:
     config = invocation.config
-    stack.down(config.project, invocation.environ, volumes=volumes, cwd=config.root)
+    removed = stack.down(connect(invocation.environ), config.project, volumes=volumes)
     kept = "data volumes removed" if volumes else "data volumes kept (--volumes removes them)"
-    invocation.console.print(f"stack {config.project} is down; {kept}")
+    was = "" if removed else " (no container of it was running)"
+    invocation.console.print(f"stack {config.project} is down{was}; {kept}")
     return ExitCode.OK
 
 

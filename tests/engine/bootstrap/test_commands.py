@@ -34,7 +34,7 @@ pytestmark = pytest.mark.engine
 @pytest.fixture(scope="module")
 def own_config(
     repo_config: Config,
-    docker_client: object,
+    docker_client: docker.DockerClient,
     stack_ready_images: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Config]:
@@ -44,7 +44,7 @@ def own_config(
     yield dataclasses.replace(
         repo_config, project=name, ports={"proxy": free_port()}, env_dir=str(env_dir)
     )
-    stack.down(name, ENVIRON, volumes=True, cwd=env_dir)
+    stack.down(docker_client, name, volumes=True)
 
 
 def invocation(config: Config, *, as_json: bool = False) -> tuple[Invocation, io.StringIO]:
