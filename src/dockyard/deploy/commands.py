@@ -62,13 +62,17 @@ def rollback(
     config = invocation.config
     found = instances.load_instance(config, instance)
     client = engine_client(invocation)
-    records = read_records(invocation, found.id)
-    deployed = deployhistory.deployed_versions(records, found.id)
-    retained = [v for v in deployed[: config.deploy.keep_versions] if _has_image(client, config, v)]
-    current = deployhistory.current_version(records, found.id)
-    version = rollback_target(deployed, current, to, retained)
+
+    def choose(records: tuple[deployhistory.Record, ...]) -> str:
+        # Decided under the lock, from what is live once no other deploy can change it.
+        deployed = deployhistory.deployed_versions(records, found.id)
+        keep = deployed[: config.deploy.keep_versions]
+        retained = [v for v in keep if _has_image(client, config, v)]
+        current = deployhistory.current_version(records, found.id)
+        return rollback_target(deployed, current, to, retained)
+
     outcome = run_guarded(
-        invocation, found, "rollback", version, migrate=False, force=force, client=client
+        invocation, found, "rollback", choose, migrate=False, force=force, client=client
     )
     _report(invocation, found, outcome)
     return 0

@@ -196,6 +196,27 @@ def test_two_deploys_at_once_one_runs_and_the_other_names_the_holder(world: Worl
     assert world.live_version("alpha") == target
 
 
+def test_a_rollback_decides_its_target_once_it_holds_the_lock(world: World, tmp_path: Path) -> None:
+    v1, v2 = world.versions["v1"], world.versions["v2"]
+    if world.live_version("alpha") != v2:
+        deploycommands.deploy(world.invocation(), "alpha", v2)
+    # v2 is live after v1: chosen now, the rollback would go to v1. It waits at the lock while
+    # another process deploys v1; from v1, going back is going to v2.
+    gate = tmp_path / "gate"
+    rollback = world.driver("rollback", "alpha", "", gate=gate)
+    waiting = tmp_path / "gate.waiting"
+    wait_for(waiting.exists, PATIENCE, "the rollback to reach the lock")
+    deploy = world.driver("deploy", "alpha", v1)
+    said, _ = deploy.communicate(timeout=PATIENCE)
+    assert deploy.returncode == 0, said
+    gate.touch()
+    said, _ = rollback.communicate(timeout=PATIENCE)
+    assert rollback.returncode == 0, said
+    last = history(world, "alpha")[-1]
+    assert (last.action, last.previous, last.version) == ("rollback", v1, v2)
+    assert world.live_version("alpha") == v2
+
+
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "kill-9"])
 def test_a_deploy_stopped_midway_leaves_the_old_version_serving(
     world: World, how: signal.Signals
