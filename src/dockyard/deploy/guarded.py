@@ -27,6 +27,7 @@ from dockyard.deploy import lock as deploylock
 from dockyard.deploy.plan import prunable
 from dockyard.deploy.switch import Switch
 from dockyard.deploy.target import Outcome, Target
+from dockyard.env.store import shown
 from dockyard.image.build import image_ref, read_version, tag_safe
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ def target_for(config: Config, instance: Instance) -> Target:
         base_url=f"http://{host}:{instance.port}",
         runtime_dir=Places.of(config).runtime(instance.id),
         replicas=instance.replicas,
+        port_setting=f"`port` of {shown(config, instance.source)}",
     )
 
 

@@ -161,7 +161,20 @@ def load_instance(config: Config, instance_id: str) -> Instance:
 
 
 def load_all(config: Config) -> list[Instance]:
-    """Every instance of the project in (order, id) order; problems of all files at once."""
+    """Every instance of the project in (order, id) order, checked as a set (ports, binds);
+    the problems of all files at once."""
+    instances, problems = read_all(config)
+    problems.extend(port_clashes(instances))
+    problems.extend(stack_port_clashes(instances, config.ports))
+    problems.extend(bind_problems(instances, config.hardening.publish_addresses))
+    if problems:
+        directory = shown(config, config.path(config.instances_dir))
+        raise ConfigError(directory, problems, hint=f"fix the files; {EXAMPLES_HINT}")
+    return sorted(instances, key=lambda instance: (instance.order, instance.id))
+
+
+def read_all(config: Config) -> tuple[list[Instance], list[str]]:
+    """The instance files that are valid on their own, and the problems of the others."""
     directory = config.path(config.instances_dir)
     problems: list[str] = []
     by_id: dict[str, list[Path]] = {}
@@ -182,14 +195,7 @@ def load_all(config: Config) -> list[Instance]:
             instances.append(_load_file(config, paths[0], instance_id))
         except ConfigError as error:
             problems.extend(f"{paths[0].name}: {problem}" for problem in error.problems)
-    problems.extend(port_clashes(instances))
-    problems.extend(stack_port_clashes(instances, config.ports))
-    problems.extend(bind_problems(instances, config.hardening.publish_addresses))
-    if problems:
-        raise ConfigError(
-            shown(config, directory), problems, hint=f"fix the files; {EXAMPLES_HINT}"
-        )
-    return sorted(instances, key=lambda instance: (instance.order, instance.id))
+    return instances, problems
 
 
 def port_clashes(instances: Iterable[Instance]) -> list[str]:

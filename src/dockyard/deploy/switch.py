@@ -185,6 +185,7 @@ class Switch:
                 timeout=self.ready_timeout,
                 ports={self.services.proxy: int(project.variables.get("PROXY_PORT", "0"))},
                 probe=probe,
+                port_setting=self.target.port_setting,
             )
         names = tuple(c.name for c in self._app_containers() if c.status == "running")
         with self._step(outcome, "switch"):

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 POLL_SECONDS = 0.2
 LOG_TAIL = 40
+STACK_PORTS = "[tool.dockyard.ports] in pyproject.toml"
 
 
 class StackFailedError(DockyardError):
@@ -119,8 +120,11 @@ def _shown(path: Path, directory: Path) -> str:
     return str(path.relative_to(directory)) if path.is_relative_to(directory) else str(path)
 
 
-def check_ports(ports: Mapping[str, int], owned: Callable[[int], bool]) -> None:
-    """Every published port must be free, or already ours; name the holder otherwise."""
+def check_ports(
+    ports: Mapping[str, int], owned: Callable[[int], bool], *, setting: str = STACK_PORTS
+) -> None:
+    """Every published port must be free, or already ours; name the holder otherwise, and
+    `setting`, where the port is set."""
     busy = []
     for name, port in ports.items():
         if port_is_free(port) or owned(port):
@@ -130,7 +134,7 @@ def check_ports(ports: Mapping[str, int], owned: Callable[[int], bool]) -> None:
     if busy:
         raise DockyardError(
             "; ".join(busy) + "; nothing was started",
-            hint="stop what holds it, or set another port in [tool.dockyard.ports]",
+            hint=f"stop what holds it, or set another port in {setting}",
         )
 
 
@@ -143,10 +147,11 @@ def up(
     timeout: float,
     ports: Mapping[str, int],
     probe: Probe | None = None,
+    port_setting: str = STACK_PORTS,
 ) -> Readiness:
     """Validate, start and wait until every service is healthy (or a one-shot has completed)."""
     plans = validate(project, environ)
-    check_ports(ports, lambda port: _published_by(client, project.name, port))
+    check_ports(ports, lambda port: _published_by(client, project.name, port), setting=port_setting)
     # Compose itself waits for `depends_on` conditions; it runs in the background while the
     # wait below reports every service's progress and explains a failure.
     with tempfile.TemporaryFile("w+", prefix="dockyard-compose-") as output:

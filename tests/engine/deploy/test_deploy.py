@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import signal
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 import requests
 
 from dockyard.core.config import Config
-from dockyard.core.errors import UnknownNameError
+from dockyard.core.errors import DockyardError, UnknownNameError
 from dockyard.deploy import commands as deploycommands
 from dockyard.deploy import history as deployhistory
 from dockyard.deploy import lock as deploylock
@@ -215,6 +216,23 @@ def test_a_rollback_decides_its_target_once_it_holds_the_lock(world: World, tmp_
     last = history(world, "alpha")[-1]
     assert (last.action, last.previous, last.version) == ("rollback", v1, v2)
     assert world.live_version("alpha") == v2
+
+
+def test_a_busy_port_of_an_instance_names_its_instance_file(world: World) -> None:
+    port = world.add_instance("busy")
+    try:
+        with socket.socket() as holder:
+            holder.bind(("127.0.0.1", port))
+            holder.listen()
+            with pytest.raises(DockyardError) as failure:
+                deploycommands.deploy(world.invocation(), "busy", world.versions["v1"])
+    finally:
+        (Path(world.config.instances_dir) / "busy.toml").unlink()
+    assert f"port {port} (proxy) is in use" in failure.value.message
+    assert failure.value.hint is not None
+    assert "busy.toml" in failure.value.hint
+    assert "[tool.dockyard.ports]" not in failure.value.hint
+    assert world.app_containers("busy") == []
 
 
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "kill-9"])
