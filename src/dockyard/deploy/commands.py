@@ -25,7 +25,6 @@ from dockyard.deploy.guarded import (
     engine_client,
     read_records,
     run_guarded,
-    target_for,
 )
 from dockyard.deploy.plan import rollback_target
 from dockyard.image.build import image_ref
@@ -38,7 +37,7 @@ if TYPE_CHECKING:
     from dockyard.deploy.target import Outcome
 
 ALL_COLUMNS = ("instance", "version", "result", "seconds", "detail")
-STATUS_COLUMNS = ("instance", "version", "since", "monitor", "detail")
+STATUS_COLUMNS = ("instance", "state", "version", "since", "monitor", "detail")
 MONITOR_COLUMNS = ("instance", "version", "state", "pid", "alive", "updated", "reason")
 
 
@@ -139,9 +138,11 @@ def history(invocation: Invocation, instance: str | None = None) -> int:
 
 
 def status(invocation: Invocation, instance: str | None = None) -> int:
-    """What serves on each instance, and what its monitor says."""
+    """What each instance is (serving, down, never deployed), what its monitor says, and
+    what it lacks (its env file): one instance's state never hides another's."""
     from dockyard.deploy.monitor import control as monitor
-    from dockyard.deploy.switch import read_serving
+    from dockyard.deploy.switch import serving_in
+    from dockyard.stack.lifecycle import project_containers
 
     config = invocation.config
     chosen = (
@@ -149,21 +150,46 @@ def status(invocation: Invocation, instance: str | None = None) -> int:
         if instance is not None
         else instances.load_all(config)
     )
+    places = Places.of(config)
+    client = engine_client(invocation) if chosen else None
     rows = []
     for found in chosen:
-        serving = read_serving(target_for(config, found))
-        watch = monitor.status(Places.of(config).monitors, found.id)
+        serving = serving_in(places.runtime(found.id))
+        watch = monitor.status(places.monitors, found.id)
+        state = "never deployed"
+        if serving is not None and client is not None:
+            running = {
+                c.name
+                for c in project_containers(client, found.project_name(config.project))
+                if c.status == "running"
+            }
+            state = "serving" if running & set(serving.containers) else "down"
+        details = [_missing_env(config, found), (watch.reason if watch else "") or ""]
         rows.append(
             {
                 "instance": found.id,
-                "version": serving.version if serving else "not deployed",
+                "state": state,
+                "version": serving.version if serving else "",
                 "since": serving.updated if serving else "",
                 "monitor": watch.state if watch else "none",
-                "detail": (watch.reason if watch else "") or "",
+                "detail": "; ".join(detail for detail in details if detail),
             }
         )
-    show(invocation, rows, Rows(STATUS_COLUMNS, rows))
+    show(invocation, rows, Rows(STATUS_COLUMNS, rows, "no instances yet"))
     return 0
+
+
+def _missing_env(config: Config, found: Instance) -> str:
+    """What an instance lacks to be deployed: its profile's env file ("not set up")."""
+    from dockyard.env.store import shown
+
+    env_file = config.path(config.env_dir) / f".env.{found.profile}"
+    if env_file.is_file():
+        return ""
+    return (
+        f"not set up: {shown(config, env_file)} not found; "
+        f"run `invoke env.init --profile {found.profile}`"
+    )
 
 
 def monitors(invocation: Invocation, stop: str | None = None, *, cleanup: bool = False) -> int:

@@ -42,6 +42,7 @@ class Verdict(StrEnum):
     READY = "ready"
     DONE = "done"  # a one-shot that exited 0
     FAILED = "failed"
+    DOWN = "down"  # no container: the stack (or this service) is not running
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,17 @@ def assess(
     return ServiceState(
         plan.name, Verdict.WAITING, f"{len(healthy)}/{len(mine)} healthy, starting", mine
     )
+
+
+def observe(plans: Iterable[ServicePlan], containers: list[ContainerState]) -> list[ServiceState]:
+    """Every service as it is now, for `stack.ps` and `stack.health`: no one is starting it, so
+    a service without a container is down, not about to start."""
+    return [
+        assess(plan, containers)
+        if any(c.service == plan.name for c in containers)
+        else ServiceState(plan.name, Verdict.DOWN, "not running")
+        for plan in plans
+    ]
 
 
 def _assess_one_shot(plan: ServicePlan, mine: tuple[ContainerState, ...]) -> ServiceState:

@@ -32,6 +32,7 @@ from dockyard.stack.compose import (
     Verdict,
     assess,
     container_state,
+    observe,
     plan_services,
     stop_order,
 )
@@ -323,8 +324,7 @@ def service_states(
 ) -> list[ServiceState]:
     """Every service's current state, for `stack.ps` and `stack.health`."""
     plans = validate(project, environ)
-    containers = project_containers(client, project.name)
-    return [assess(plan, containers) for plan in plans]
+    return observe(plans, project_containers(client, project.name))
 
 
 def save_logs(

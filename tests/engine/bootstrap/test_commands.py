@@ -144,3 +144,18 @@ def test_down_keeps_the_data_unless_asked(
     label = f"com.docker.compose.project={own_config.project}"
     volumes = docker_client.volumes.list(filters={"label": label})
     assert len(volumes) == 2
+
+
+def test_a_stack_that_is_down_reads_as_down(own_config: Config) -> None:
+    """After `stack.down`: ps reports it (exit 0); health is a failed check (exit 1)."""
+    down, _ = invocation(own_config)
+    stackcommands.down(down)
+    ps, said = invocation(own_config)
+    assert stackcommands.ps(ps) == 0
+    expected = f"stack {own_config.project} is not running; `invoke stack.up` starts it"
+    assert said.getvalue().strip() == expected
+    health, said = invocation(own_config)
+    assert stackcommands.health(health) == 1
+    assert said.getvalue().strip() == expected
+    health, said = invocation(own_config, as_json=True)
+    assert stackcommands.health(health) == 1

@@ -23,8 +23,10 @@ from dockyard.deploy import history as deployhistory
 from dockyard.deploy import lock as deploylock
 from dockyard.deploy.monitor import control as monitor
 from dockyard.deploy.target import DeployFailedError
+from dockyard.stack import lifecycle as stack
 
 from ..deploys import Load, Webhook, World, wait_for
+from ..stacks import free_port
 
 if TYPE_CHECKING:
     import docker
@@ -356,3 +358,34 @@ def test_images_beyond_the_retained_versions_are_pruned(
         deploycommands.rollback(invocation, "alpha", world.versions["v1"])
     assert f"retained versions (newest first): {fresh[1]}, {fresh[0]}" in str(refused.value)
     assert world.live_version("alpha") == fresh[1]
+
+
+def test_status_tells_serving_down_and_never_deployed_apart_and_down_needs_no_migrate(
+    world: World, docker_client: docker.DockerClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Runs last: it takes alpha down."""
+    later = Path(world.config.instances_dir) / "later.toml"
+    later.write_text(f'profile = "production"\nport = {free_port()}\n', encoding="utf-8")
+    as_json = dataclasses.replace(world.invocation(), as_json=True)
+    try:
+        capsys.readouterr()
+        assert deploycommands.status(as_json) == 0
+        rows = {row["instance"]: row for row in json.loads(capsys.readouterr().out)}
+        assert rows["alpha"]["state"] == "serving"
+        assert rows["alpha"]["version"] == world.live_version("alpha")
+        assert rows["later"]["state"] == "never deployed"
+        assert rows["later"]["detail"].startswith("not set up: ")
+        assert (
+            "/.env.production not found; run `invoke env.init --profile production`"
+            in (rows["later"]["detail"])
+        )
+    finally:
+        later.unlink()
+    # compose's own `down -p NAME` fails with "could not find migrate" here
+    docker_client.containers.get(f"{world.project_name('alpha')}-migrate-1").remove()
+    stack.down(docker_client, world.project_name("alpha"), volumes=False)
+    label = f"com.docker.compose.project={world.project_name('alpha')}"
+    assert docker_client.containers.list(all=True, filters={"label": label}) == []
+    assert deploycommands.status(as_json, "alpha") == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["state"] == "down"
