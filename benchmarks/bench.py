@@ -188,7 +188,7 @@ def bench_stack() -> None:
         finally:
             stop.set()
             watcher.join(timeout=5)
-            stack.down(project.name, ENVIRON, volumes=True, cwd=project.directory)
+            stack.down(client, project.name, volumes=True)
     figure("stack.up on built images to all ready (fresh volumes)", total, "s", "< 20 s",
            total < 20)  # fmt: skip
     lag = noticed - first_200[0] if first_200 else float("nan")

@@ -64,7 +64,7 @@ def stack_factory(
         yield make
     finally:
         for running in made:
-            stack.down(running.project.name, ENVIRON, volumes=True, cwd=directory)
+            stack.down(client, running.project.name, volumes=True)
 
 
 @pytest.fixture

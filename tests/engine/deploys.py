@@ -135,16 +135,18 @@ class World:
         states = stack.project_containers(self.client, self.project_name(instance))
         return sorted(s.name for s in states if s.service == self.config.services.app)
 
-    def driver(self, *args: str) -> subprocess.Popen[str]:
-        """`invoke deploy`'s code in a process of its own, for locks, signals and kill -9."""
+    def driver(self, *args: str, gate: Path | None = None) -> subprocess.Popen[str]:
+        """`invoke deploy`'s code in a process of its own, for locks, signals and kill -9;
+        with `gate`, it waits where it would take the lock until `gate` exists."""
         settings = self.directory / "settings.json"
         settings.write_text(json.dumps(settings_for(self.config)), encoding="utf-8")
+        gated = {"DEPLOY_DRIVER_GATE": str(gate)} if gate is not None else {}
         return subprocess.Popen(
             [sys.executable, str(DRIVER), str(settings), *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env=ENVIRON,
+            env={**ENVIRON, **gated},
             cwd=REPO,
         )
 
@@ -153,7 +155,7 @@ class World:
 
         for path in Path(self.config.instances_dir).glob("*.toml"):
             monitor.stop(self.directory / "state" / "monitors", path.stem)
-            stack.down(self.project_name(path.stem), ENVIRON, volumes=True, cwd=REPO)
+            stack.down(self.client, self.project_name(path.stem), volumes=True)
         from docker.errors import ImageNotFound
 
         for tag in self.versions.values():

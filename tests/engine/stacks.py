@@ -53,7 +53,7 @@ class RunningStack:
         )
 
     def down(self, *, volumes: bool = False) -> None:
-        stack.down(self.project.name, ENVIRON, volumes=volumes, cwd=self.project.directory)
+        stack.down(self.client, self.project.name, volumes=volumes)
 
     def container(self, service: str, index: int = 1) -> Container:
         return self.client.containers.get(f"{self.project.name}-{service}-{index}")

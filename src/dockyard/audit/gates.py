@@ -19,6 +19,7 @@ from typing import Any
 from dockyard.audit.hardening.compose import compose_findings, source_findings
 from dockyard.audit.hardening.dockerfile import dockerfile_findings
 from dockyard.audit.hardening.findings import Finding, exempted, stale, verdict
+from dockyard.audit.instances import InstanceChecks, instance_findings, stale_binds
 from dockyard.core import proc
 from dockyard.core.config import Audit, Config
 from dockyard.core.errors import DockyardError, MissingFileError
@@ -73,6 +74,7 @@ def hardening_gate(config: Config, environ: Mapping[str, str], files: list[str])
     findings: list[Finding] = []
     subjects: set[str] = set()
     services = 0
+    instance_checks = InstanceChecks()
     try:
         project = hardening_project(config)
         rendered = compose_document(project, environ)
@@ -87,6 +89,12 @@ def hardening_gate(config: Config, environ: Mapping[str, str], files: list[str])
         subjects.update(rendered.get("services") or {})
         findings += compose_findings(rendered, policy, config.services, str(config.root))
         findings += source_findings(source)
+        instance_checks = instance_findings(
+            config,
+            lambda variables: compose_document(hardening_project(config, variables), environ),
+            findings,
+        )
+        findings += instance_checks.findings
     findings += _env_example_findings(config)
     for name in dockerfiles(files):
         try:
@@ -96,14 +104,20 @@ def hardening_gate(config: Config, environ: Mapping[str, str], files: list[str])
             continue
         subjects.add(name)
         findings += dockerfile_findings(text, name, policy, config.images.local_prefix)
-    rest, used = exempted(findings, policy.exempt)
+    reviewed = [*policy.exempt, *instance_checks.exemptions]
+    rest, used = exempted(findings, reviewed)
     unused = [e for e in policy.exempt if e not in used and (services or e.subject in subjects)]
-    examined = f"{services} compose service(s) and {len(dockerfiles(files))} Dockerfile(s)"
-    return verdict([*rest, *stale(unused)], used, examined)
+    unused_binds = [e for e in instance_checks.exemptions if e not in used]
+    examined = (
+        f"{services} compose service(s), {instance_checks.count} instance file(s) and "
+        f"{len(dockerfiles(files))} Dockerfile(s)"
+    )
+    return verdict([*rest, *stale(unused), *stale_binds(unused_binds)], used, examined)
 
 
-def hardening_project(config: Config) -> ComposeProject:
-    """The compose project as the stack runs it, with the hardening profile's example env file."""
+def hardening_project(config: Config, variables: Mapping[str, str] | None = None) -> ComposeProject:
+    """The compose project as the stack runs it (or, with an instance's `variables`, as that
+    instance runs it), with the hardening profile's example env file."""
     from dockyard.stack.lifecycle import project_for
 
     profile = config.hardening.profile
@@ -113,7 +127,7 @@ def hardening_project(config: Config) -> ComposeProject:
             f"cannot be rendered without {config.env_dir}/{example.name}; "
             "run `invoke env.render` and commit it"
         )
-    return project_for(config, profile, env_file=example)
+    return project_for(config, profile, variables, env_file=example)
 
 
 def compose_document(

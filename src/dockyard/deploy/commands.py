@@ -25,7 +25,6 @@ from dockyard.deploy.guarded import (
     engine_client,
     read_records,
     run_guarded,
-    target_for,
 )
 from dockyard.deploy.plan import rollback_target
 from dockyard.image.build import image_ref
@@ -36,10 +35,10 @@ if TYPE_CHECKING:
 
     from dockyard.core.config import Config
     from dockyard.deploy.instances import Instance
-    from dockyard.deploy.target import Outcome, Target
+    from dockyard.deploy.target import Outcome
 
 ALL_COLUMNS = ("instance", "version", "result", "seconds", "detail")
-STATUS_COLUMNS = ("instance", "version", "since", "monitor", "detail")
+STATUS_COLUMNS = ("instance", "state", "version", "since", "monitor", "detail")
 LOG_LINES = 30
 MONITOR_COLUMNS = ("instance", "version", "state", "pid", "alive", "updated", "reason")
 
@@ -64,13 +63,17 @@ def rollback(
     config = invocation.config
     found = instances.load_instance(config, instance)
     client = engine_client(invocation)
-    records = read_records(invocation, found.id)
-    deployed = deployhistory.deployed_versions(records, found.id)
-    retained = [v for v in deployed[: config.deploy.keep_versions] if _has_image(client, config, v)]
-    current = deployhistory.current_version(records, found.id)
-    version = rollback_target(deployed, current, to, retained)
+
+    def choose(records: tuple[deployhistory.Record, ...]) -> str:
+        # Decided under the lock, from what is live once no other deploy can change it.
+        deployed = deployhistory.deployed_versions(records, found.id)
+        keep = deployed[: config.deploy.keep_versions]
+        retained = [v for v in keep if _has_image(client, config, v)]
+        current = deployhistory.current_version(records, found.id)
+        return rollback_target(deployed, current, to, retained)
+
     outcome = run_guarded(
-        invocation, found, "rollback", version, migrate=False, force=force, client=client
+        invocation, found, "rollback", choose, migrate=False, force=force, client=client
     )
     _report(invocation, found, outcome)
     return 0
@@ -137,9 +140,11 @@ def history(invocation: Invocation, instance: str | None = None) -> int:
 
 
 def status(invocation: Invocation, instance: str | None = None) -> int:
-    """What serves on each instance, and what its monitor says."""
+    """What each instance is (serving, down, never deployed), what its monitor says, and
+    what it lacks (its env file): one instance's state never hides another's."""
     from dockyard.deploy.monitor import control as monitor
-    from dockyard.deploy.switch import read_serving
+    from dockyard.deploy.switch import serving_in
+    from dockyard.stack.lifecycle import project_containers
 
     config = invocation.config
     chosen = (
@@ -147,26 +152,39 @@ def status(invocation: Invocation, instance: str | None = None) -> int:
         if instance is not None
         else instances.load_all(config)
     )
+    places = Places.of(config)
+    client = engine_client(invocation) if chosen else None
     rows: list[dict[str, Any]] = []
     logs: dict[str, str] = {}
     for found in chosen:
-        target = target_for(config, found)
-        serving = read_serving(target)
-        watch = monitor.status(Places.of(config).monitors, found.id)
+        serving = serving_in(places.runtime(found.id))
+        watch = monitor.status(places.monitors, found.id)
+        state = "never deployed"
+        if serving is not None and client is not None:
+            running = {
+                c.name
+                for c in project_containers(client, found.project_name(config.project))
+                if c.status == "running"
+            }
+            state = "serving" if running & set(serving.containers) else "down"
+        details = [_missing_env(config, found), (watch.reason if watch else "") or ""]
         rows.append(
             {
                 "instance": found.id,
-                "version": serving.version if serving else "not deployed",
+                "state": state,
+                "version": serving.version if serving else "",
                 "since": serving.updated if serving else "",
                 "monitor": watch.state if watch else "none",
-                "detail": (watch.reason if watch else "") or "",
+                "detail": "; ".join(detail for detail in details if detail),
             }
         )
-        if watch is not None and watch.state == "failed":
-            logs[found.id] = rows[-1]["logs"] = _recent_logs(invocation, target)
+        if watch is not None and watch.state == "failed" and client is not None:
+            logs[found.id] = rows[-1]["logs"] = _recent_logs(
+                client, found.project_name(config.project)
+            )
 
     def people(console: Console) -> None:
-        print_rows(console, Rows(STATUS_COLUMNS, rows))
+        print_rows(console, Rows(STATUS_COLUMNS, rows, "no instances yet"))
         for name, text in logs.items():
             console.print(f"recent logs of {name}, whose monitor failed:", markup=False)
             console.print(text, markup=False, highlight=False)
@@ -175,20 +193,35 @@ def status(invocation: Invocation, instance: str | None = None) -> int:
     return 0
 
 
-def _recent_logs(invocation: Invocation, target: Target) -> str:
-    """The last lines the instance's containers logged, or why there are none."""
-    from dockyard.core import proc
+def _recent_logs(client: docker.DockerClient, project: str) -> str:
+    """The last lines each of the instance's containers logged, or why there are none."""
+    from docker.errors import DockerException
 
-    project = target.project
-    found = proc.run(
-        project.command("logs", "--no-color", "--timestamps", "--tail", str(LOG_LINES)),
-        env=project.environ(invocation.environ),
-        check=False,
-        timeout=60,
+    from dockyard.stack.lifecycle import project_containers
+
+    sections = []
+    for state in project_containers(client, project):
+        try:
+            text = client.api.logs(state.name, tail=LOG_LINES, timestamps=True)
+        except DockerException as error:
+            sections.append(f"{state.name}: (no logs: {error})")
+            continue
+        body = text.decode("utf-8", "replace").rstrip() or "(nothing logged)"
+        sections.append(f"{state.name}:\n{body}")
+    return "\n".join(sections) or "(no container of the instance is left)"
+
+
+def _missing_env(config: Config, found: Instance) -> str:
+    """What an instance lacks to be deployed: its profile's env file ("not set up")."""
+    from dockyard.env.store import shown
+
+    env_file = config.path(config.env_dir) / f".env.{found.profile}"
+    if env_file.is_file():
+        return ""
+    return (
+        f"not set up: {shown(config, env_file)} not found; "
+        f"run `invoke env.init --profile {found.profile}`"
     )
-    if not found.ok:
-        return f"(no logs: {found.tail(3)})"
-    return found.stdout.rstrip() or "(the containers logged nothing)"
 
 
 def monitors(invocation: Invocation, stop: str | None = None, *, cleanup: bool = False) -> int:

@@ -27,6 +27,7 @@ from dockyard.deploy import lock as deploylock
 from dockyard.deploy.plan import prunable
 from dockyard.deploy.switch import Switch
 from dockyard.deploy.target import Outcome, Target
+from dockyard.env.store import shown
 from dockyard.image.build import image_ref, read_version, tag_safe
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ def target_for(config: Config, instance: Instance) -> Target:
         base_url=f"http://{host}:{instance.port}",
         runtime_dir=Places.of(config).runtime(instance.id),
         replicas=instance.replicas,
+        port_setting=f"`port` of {shown(config, instance.source)}",
     )
 
 
@@ -88,11 +90,16 @@ def default_version(config: Config) -> str:
     return tag_safe(read_version(config))
 
 
+# The version a run goes to: a tag, or a decision made from the instance's history once the
+# lock is held (a rollback's target depends on what is live then, not before).
+Choice = str | Callable[[tuple[deployhistory.Record, ...]], str]
+
+
 def run_guarded(
     invocation: Invocation,
     found: Instance,
     action: deployhistory.Action,
-    version: str,
+    version: Choice,
     *,
     migrate: bool,
     force: bool,
@@ -102,7 +109,8 @@ def run_guarded(
     config = invocation.config
     places = Places.of(config)
     user = holder_user(invocation)
-    holder = deploylock.current_holder(found.id, f"{action} {version}", user=user)
+    doing = f"{action} {version}" if isinstance(version, str) else action
+    holder = deploylock.current_holder(found.id, doing, user=user)
     client = client or engine_client(invocation)
     target = target_for(config, found)
     restore = on_signals(TERMINATION)
@@ -133,7 +141,7 @@ def _switch_and_record(
     target: Target,
     found: Instance,
     action: deployhistory.Action,
-    version: str,
+    version: Choice,
     migrate: bool,
     notes: list[str],
 ) -> Outcome:
@@ -141,6 +149,8 @@ def _switch_and_record(
     places = Places.of(config)
     records = read_records(invocation, found.id)
     previous = deployhistory.current_version(records, found.id)
+    if not isinstance(version, str):
+        version = version(records)  # nothing is recorded when there is nothing to go to
     started_wall = deploylock.utc_timestamp(dt.datetime.now(dt.UTC))
     began = time.monotonic()
     switch = Switch(

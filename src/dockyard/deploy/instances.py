@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from itertools import combinations
@@ -54,6 +54,10 @@ def _is_memory(value: str) -> bool:
     if match is None:
         return False
     return int(match.group(1)) * _UNIT_KIB[match.group(2)] >= _MIN_MEMORY_KIB
+
+
+def _is_reason(value: str) -> bool:
+    return bool(value.strip())
 
 
 def _is_ipv4(value: str) -> bool:
@@ -109,6 +113,11 @@ class Instance:
     bind: str = field(
         default=DEFAULT_BIND, metadata=expect("an IPv4 address like '127.0.0.1'", _is_ipv4)
     )
+    # Why `bind` may be outside [tool.dockyard.hardening] publish_addresses (CHECKLIST RT-08):
+    # a reviewed exception that `invoke audit` lists on every run.
+    bind_exception: str | None = field(
+        default=None, metadata=expect("the reason, as a non-empty string", _is_reason)
+    )
 
     def project_name(self, project: str) -> str:
         """The compose project the instance runs as, e.g. "tugboat-staging"."""
@@ -146,11 +155,26 @@ def load_instance(config: Config, instance_id: str) -> Instance:
         )
     if not found:
         raise _unknown(config, directory, instance_id)
-    return _load_file(config, found[0], instance_id)
+    instance = _load_file(config, found[0], instance_id)
+    load_all(config)  # an instance is used only when the set of them holds together
+    return instance
 
 
 def load_all(config: Config) -> list[Instance]:
-    """Every instance of the project in (order, id) order; problems of all files at once."""
+    """Every instance of the project in (order, id) order, checked as a set (ports, binds);
+    the problems of all files at once."""
+    instances, problems = read_all(config)
+    problems.extend(port_clashes(instances))
+    problems.extend(stack_port_clashes(instances, config.ports))
+    problems.extend(bind_problems(instances, config.hardening.publish_addresses))
+    if problems:
+        directory = shown(config, config.path(config.instances_dir))
+        raise ConfigError(directory, problems, hint=f"fix the files; {EXAMPLES_HINT}")
+    return sorted(instances, key=lambda instance: (instance.order, instance.id))
+
+
+def read_all(config: Config) -> tuple[list[Instance], list[str]]:
+    """The instance files that are valid on their own, and the problems of the others."""
     directory = config.path(config.instances_dir)
     problems: list[str] = []
     by_id: dict[str, list[Path]] = {}
@@ -171,12 +195,7 @@ def load_all(config: Config) -> list[Instance]:
             instances.append(_load_file(config, paths[0], instance_id))
         except ConfigError as error:
             problems.extend(f"{paths[0].name}: {problem}" for problem in error.problems)
-    problems.extend(port_clashes(instances))
-    if problems:
-        raise ConfigError(
-            shown(config, directory), problems, hint=f"fix the files; {EXAMPLES_HINT}"
-        )
-    return sorted(instances, key=lambda instance: (instance.order, instance.id))
+    return instances, problems
 
 
 def port_clashes(instances: Iterable[Instance]) -> list[str]:
@@ -189,6 +208,32 @@ def port_clashes(instances: Iterable[Instance]) -> list[str]:
                 f"(on {first.bind} and {second.bind}); give each instance its own port"
             )
     return clashes
+
+
+def stack_port_clashes(instances: Iterable[Instance], ports: Mapping[str, int]) -> list[str]:
+    """A problem for each instance that would publish a port of the default stack (which
+    publishes on 127.0.0.1)."""
+    return [
+        f"{instance.source.name}: port {instance.port} is the default stack's {service} port "
+        "([tool.dockyard.ports] in pyproject.toml); give the instance a port of its own"
+        for instance in instances
+        for service, port in sorted(ports.items())
+        if instance.port == port and _overlap(instance.bind, DEFAULT_BIND)
+    ]
+
+
+def bind_problems(instances: Iterable[Instance], allowed: Iterable[str]) -> list[str]:
+    """A problem for each instance that binds outside the allowed addresses with no reviewed
+    exception (CHECKLIST RT-08)."""
+    listed = list(allowed)
+    return [
+        f"{instance.source.name}: bind {instance.bind} is not one of "
+        f"[tool.dockyard.hardening] publish_addresses ({', '.join(listed) or 'none'}); bind to "
+        "one of them, or keep it with a reviewed reason in the file: "
+        'bind_exception = "why this instance is published there"'
+        for instance in instances
+        if instance.bind not in listed and instance.bind_exception is None
+    ]
 
 
 def parse_instance(

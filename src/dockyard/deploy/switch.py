@@ -17,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockyard.core import proc
@@ -46,13 +47,18 @@ UNDO_SETTLE_SECONDS = 1.0  # for the engine to finish a create that was under wa
 
 
 def read_serving(target: Target) -> Serving | None:
+    return serving_in(target.runtime_dir)
+
+
+def serving_in(runtime_dir: Path) -> Serving | None:
+    """What an instance's last deploy put live (its runtime directory's serving.json)."""
     try:
-        return Serving.from_json((target.runtime_dir / "serving.json").read_text(encoding="utf-8"))
+        return Serving.from_json((runtime_dir / "serving.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     except (ValueError, KeyError) as error:
         raise DockyardError(
-            f"{target.runtime_dir / 'serving.json'}: unreadable ({error})",
+            f"{runtime_dir / 'serving.json'}: unreadable ({error})",
             hint="remove the file; the next deploy then brings the instance up from scratch",
         ) from None
 
@@ -185,6 +191,7 @@ class Switch:
                 timeout=self.ready_timeout,
                 ports={self.services.proxy: int(project.variables.get("PROXY_PORT", "0"))},
                 probe=probe,
+                port_setting=self.target.port_setting,
             )
         names = tuple(c.name for c in self._app_containers() if c.status == "running")
         with self._step(outcome, "switch"):

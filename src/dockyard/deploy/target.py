@@ -26,6 +26,7 @@ class Target:
     base_url: str  # the instance's proxy, e.g. http://127.0.0.1:8081
     runtime_dir: Path  # .dockyard/instances/<id>: serving.json and the proxy's upstream
     replicas: int = 1
+    port_setting: str = "[tool.dockyard.ports] in pyproject.toml"  # where its port is set
 
     @property
     def upstream_dir(self) -> Path:

@@ -19,7 +19,14 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-VERDICT_STYLE = {"ready": "green", "done": "green", "waiting": "yellow", "failed": "bold red"}
+VERDICT_STYLE = {
+    "ready": "green",
+    "done": "green",
+    "waiting": "yellow",
+    "failed": "bold red",
+    "down": "bold red",
+}
+START_HINT = "`invoke stack.up` starts it"
 
 
 def base_url(config: Config) -> str | None:
@@ -87,9 +94,10 @@ def up(invocation: Invocation, profile: str = "development", dev: bool = False) 
 
 def down(invocation: Invocation, volumes: bool = False) -> int:
     config = invocation.config
-    stack.down(config.project, invocation.environ, volumes=volumes, cwd=config.root)
+    removed = stack.down(connect(invocation.environ), config.project, volumes=volumes)
     kept = "data volumes removed" if volumes else "data volumes kept (--volumes removes them)"
-    invocation.console.print(f"stack {config.project} is down; {kept}")
+    was = "" if removed else " (no container of it was running)"
+    invocation.console.print(f"stack {config.project} is down{was}; {kept}")
     return ExitCode.OK
 
 
@@ -99,24 +107,26 @@ def health(invocation: Invocation) -> int:
     states = stack.service_states(project, invocation.environ, connect(invocation.environ))
     url = base_url(invocation.config)
     ready: str | None = None
-    if url is not None:
+    running = not _is_down(states)
+    if url is not None and running:
         try:
             wait_ready(url + invocation.config.health.ready_path, timeout=2)
             ready = "ready"
         except NotReadyError as error:
             ready = error.message
-    failed = any(s.verdict in (Verdict.FAILED, Verdict.WAITING) for s in states) or (
+    failed = any(s.verdict in (Verdict.FAILED, Verdict.WAITING, Verdict.DOWN) for s in states) or (
         ready not in (None, "ready")
     )
 
     def lines(console: Console) -> None:
-        _print_states(console, states)
+        _print_states(console, states, project.name)
         if ready is not None:
             style = "green" if ready == "ready" else "bold red"
             console.print(f"  {'(proxy)':<12} [{style}]{ready}[/]")
 
     document = {
         "ok": not failed,
+        "running": running,
         "services": [_as_dict(state) for state in states],
         "through_proxy": ready,
     }
@@ -125,12 +135,13 @@ def health(invocation: Invocation) -> int:
 
 
 def ps(invocation: Invocation) -> int:
+    """Every service's state; a report, so it exits 0 also when the stack is down."""
     project = default_project(invocation)
     states = stack.service_states(project, invocation.environ, connect(invocation.environ))
     show(
         invocation,
         [_as_dict(state) for state in states],
-        lambda console: _print_states(console, states),
+        lambda console: _print_states(console, states, project.name),
     )
     return ExitCode.OK
 
@@ -171,7 +182,14 @@ def _as_dict(state: ServiceState) -> dict[str, object]:
     }
 
 
-def _print_states(console: Console, states: list[ServiceState]) -> None:
+def _is_down(states: list[ServiceState]) -> bool:
+    return bool(states) and all(state.verdict is Verdict.DOWN for state in states)
+
+
+def _print_states(console: Console, states: list[ServiceState], name: str) -> None:
+    if _is_down(states):
+        console.print(f"stack {name} is [bold red]not running[/]; {START_HINT}")
+        return
     for state in states:
         style = VERDICT_STYLE[state.verdict.value]
         console.print(f"  {state.name:<12} [{style}]{state.verdict.value:<8}[/] {state.detail}")

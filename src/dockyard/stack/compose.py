@@ -42,6 +42,7 @@ class Verdict(StrEnum):
     READY = "ready"
     DONE = "done"  # a one-shot that exited 0
     FAILED = "failed"
+    DOWN = "down"  # no container: the stack (or this service) is not running
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,17 @@ def assess(
     )
 
 
+def observe(plans: Iterable[ServicePlan], containers: list[ContainerState]) -> list[ServiceState]:
+    """Every service as it is now, for `stack.ps` and `stack.health`: no one is starting it, so
+    a service without a container is down, not about to start."""
+    return [
+        assess(plan, containers)
+        if any(c.service == plan.name for c in containers)
+        else ServiceState(plan.name, Verdict.DOWN, "not running")
+        for plan in plans
+    ]
+
+
 def _assess_one_shot(plan: ServicePlan, mine: tuple[ContainerState, ...]) -> ServiceState:
     failed = [c for c in mine if c.status in ("exited", "dead") and c.exit_code != 0]
     if failed:
@@ -166,3 +178,28 @@ def _assess_one_shot(plan: ServicePlan, mine: tuple[ContainerState, ...]) -> Ser
     if all(c.status == "exited" for c in mine):
         return ServiceState(plan.name, Verdict.DONE, "completed", mine)
     return ServiceState(plan.name, Verdict.WAITING, "running", mine)
+
+
+# The labels compose puts on what it creates; `down` finds a project's containers by them.
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+DEPENDS_LABEL = "com.docker.compose.depends_on"
+
+
+def stop_order(depends_on: Mapping[str, str]) -> list[list[str]]:
+    """The services to stop, in waves: every service before the ones it depends on, as compose
+    stops them. `depends_on` maps each service that has a container to its depends_on label
+    ("migrate:service_completed_successfully:false,postgres:service_healthy:false"); a
+    dependency with no container left is no reason to wait."""
+    needs = {
+        service: {part.split(":", 1)[0] for part in label.split(",") if part} & set(depends_on)
+        for service, label in depends_on.items()
+    }
+    waves: list[list[str]] = []
+    left = set(needs)
+    while left:
+        needed = {dependency for service in left for dependency in needs[service]}
+        wave = sorted(left - needed) or sorted(left)  # a cycle: stop the rest together
+        waves.append(wave)
+        left -= set(wave)
+    return waves

@@ -22,6 +22,9 @@ from dockyard.core.errors import CommandFailedError, ConfigError, DockyardError,
 from dockyard.core.ports import find_listener, port_is_free
 from dockyard.image.build import image_ref
 from dockyard.stack.compose import (
+    DEPENDS_LABEL,
+    PROJECT_LABEL,
+    SERVICE_LABEL,
     ComposeProject,
     ContainerState,
     ServicePlan,
@@ -29,7 +32,9 @@ from dockyard.stack.compose import (
     Verdict,
     assess,
     container_state,
+    observe,
     plan_services,
+    stop_order,
 )
 
 if TYPE_CHECKING:
@@ -38,6 +43,7 @@ if TYPE_CHECKING:
 
 POLL_SECONDS = 0.2
 LOG_TAIL = 40
+STACK_PORTS = "[tool.dockyard.ports] in pyproject.toml"
 
 
 class StackFailedError(DockyardError):
@@ -115,8 +121,11 @@ def _shown(path: Path, directory: Path) -> str:
     return str(path.relative_to(directory)) if path.is_relative_to(directory) else str(path)
 
 
-def check_ports(ports: Mapping[str, int], owned: Callable[[int], bool]) -> None:
-    """Every published port must be free, or already ours; name the holder otherwise."""
+def check_ports(
+    ports: Mapping[str, int], owned: Callable[[int], bool], *, setting: str = STACK_PORTS
+) -> None:
+    """Every published port must be free, or already ours; name the holder otherwise, and
+    `setting`, where the port is set."""
     busy = []
     for name, port in ports.items():
         if port_is_free(port) or owned(port):
@@ -126,7 +135,7 @@ def check_ports(ports: Mapping[str, int], owned: Callable[[int], bool]) -> None:
     if busy:
         raise DockyardError(
             "; ".join(busy) + "; nothing was started",
-            hint="stop what holds it, or set another port in [tool.dockyard.ports]",
+            hint=f"stop what holds it, or set another port in {setting}",
         )
 
 
@@ -139,10 +148,11 @@ def up(
     timeout: float,
     ports: Mapping[str, int],
     probe: Probe | None = None,
+    port_setting: str = STACK_PORTS,
 ) -> Readiness:
     """Validate, start and wait until every service is healthy (or a one-shot has completed)."""
     plans = validate(project, environ)
-    check_ports(ports, lambda port: _published_by(client, project.name, port))
+    check_ports(ports, lambda port: _published_by(client, project.name, port), setting=port_setting)
     # Compose itself waits for `depends_on` conditions; it runs in the background while the
     # wait below reports every service's progress and explains a failure.
     with tempfile.TemporaryFile("w+", prefix="dockyard-compose-") as output:
@@ -257,12 +267,56 @@ def diagnose(client: docker.DockerClient, state: ServiceState, what: str) -> str
     return "\n".join(lines)
 
 
-def down(name: str, environ: Mapping[str, str], *, volumes: bool, cwd: Path) -> None:
-    """Stop and remove the project's containers and networks; data volumes stay unless
-    `volumes`. By project name alone, so that neither a broken compose file nor a missing
-    env file stands in the way of stopping what runs."""
-    args = ["docker", "compose", "--project-name", name, "down", "--remove-orphans"]
-    proc.run([*args, *(["--volumes"] if volumes else [])], env=environ, cwd=cwd, timeout=180)
+def down(client: docker.DockerClient, name: str, *, volumes: bool) -> int:
+    """Stop and remove the project's containers (dependants first, each within its own stop
+    grace period) and its networks; data volumes stay unless `volumes`. Return how many
+    containers were removed.
+
+    The project is found by compose's labels, not through `docker compose down`: that needs
+    either the compose files and env file (which may be broken or gone) or, by project name
+    alone, every service's containers (it fails with "could not find migrate" once a one-shot's
+    container has been removed)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from docker.errors import DockerException
+
+    where = {"label": f"{PROJECT_LABEL}={name}"}
+    try:
+        found = client.api.containers(all=True, filters=where)
+        by_service: dict[str, list[str]] = {}
+        labels: dict[str, str] = {}
+        for summary in found:
+            service = (summary.get("Labels") or {}).get(SERVICE_LABEL, "")
+            by_service.setdefault(service, []).append(summary["Id"])
+            labels[service] = (summary.get("Labels") or {}).get(DEPENDS_LABEL, "")
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            for wave in stop_order(labels):
+                ids = [each for service in wave for each in by_service[service]]
+                list(pool.map(lambda each: _remove_container(client, each, volumes), ids))
+        for network in client.api.networks(filters=where):
+            client.api.remove_network(network["Id"])
+        if volumes:
+            for volume in client.api.volumes(filters=where).get("Volumes") or []:
+                client.api.remove_volume(volume["Name"])
+    except DockerException as error:
+        raise CommandFailedError(
+            f"could not take down {name}: {error}",
+            hint="see what holds it with `docker ps -a --filter label="
+            f"{PROJECT_LABEL}={name}`, then run the command again",
+        ) from None
+    return len(found)
+
+
+def _remove_container(client: docker.DockerClient, container: str, volumes: bool) -> None:
+    """Stop a container within its own grace period (compose's stop_grace_period), remove it."""
+    from docker.errors import NotFound
+
+    try:
+        grace = client.api.inspect_container(container)["Config"].get("StopTimeout")
+        client.api.stop(container, timeout=int(grace) if grace is not None else 10)
+        client.api.remove_container(container, v=volumes, force=True)
+    except NotFound:
+        return  # gone meanwhile: what down wants
 
 
 def service_states(
@@ -270,8 +324,7 @@ def service_states(
 ) -> list[ServiceState]:
     """Every service's current state, for `stack.ps` and `stack.health`."""
     plans = validate(project, environ)
-    containers = project_containers(client, project.name)
-    return [assess(plan, containers) for plan in plans]
+    return observe(plans, project_containers(client, project.name))
 
 
 def save_logs(

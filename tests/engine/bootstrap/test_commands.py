@@ -34,7 +34,7 @@ pytestmark = pytest.mark.engine
 @pytest.fixture(scope="module")
 def own_config(
     repo_config: Config,
-    docker_client: object,
+    docker_client: docker.DockerClient,
     stack_ready_images: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Config]:
@@ -44,7 +44,7 @@ def own_config(
     yield dataclasses.replace(
         repo_config, project=name, ports={"proxy": free_port()}, env_dir=str(env_dir)
     )
-    stack.down(name, ENVIRON, volumes=True, cwd=env_dir)
+    stack.down(docker_client, name, volumes=True)
 
 
 def invocation(config: Config, *, as_json: bool = False) -> tuple[Invocation, io.StringIO]:
@@ -144,3 +144,18 @@ def test_down_keeps_the_data_unless_asked(
     label = f"com.docker.compose.project={own_config.project}"
     volumes = docker_client.volumes.list(filters={"label": label})
     assert len(volumes) == 2
+
+
+def test_a_stack_that_is_down_reads_as_down(own_config: Config) -> None:
+    """After `stack.down`: ps reports it (exit 0); health is a failed check (exit 1)."""
+    down, _ = invocation(own_config)
+    stackcommands.down(down)
+    ps, said = invocation(own_config)
+    assert stackcommands.ps(ps) == 0
+    expected = f"stack {own_config.project} is not running; `invoke stack.up` starts it"
+    assert said.getvalue().strip() == expected
+    health, said = invocation(own_config)
+    assert stackcommands.health(health) == 1
+    assert said.getvalue().strip() == expected
+    health, said = invocation(own_config, as_json=True)
+    assert stackcommands.health(health) == 1

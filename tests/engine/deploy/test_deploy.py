@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import signal
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,14 +17,16 @@ import pytest
 import requests
 
 from dockyard.core.config import Config
-from dockyard.core.errors import UnknownNameError
+from dockyard.core.errors import DockyardError, UnknownNameError
 from dockyard.deploy import commands as deploycommands
 from dockyard.deploy import history as deployhistory
 from dockyard.deploy import lock as deploylock
 from dockyard.deploy.monitor import control as monitor
 from dockyard.deploy.target import DeployFailedError
+from dockyard.stack import lifecycle as stack
 
 from ..deploys import Load, Webhook, World, wait_for
+from ..stacks import free_port
 
 if TYPE_CHECKING:
     import docker
@@ -196,6 +199,44 @@ def test_two_deploys_at_once_one_runs_and_the_other_names_the_holder(world: Worl
     assert world.live_version("alpha") == target
 
 
+def test_a_rollback_decides_its_target_once_it_holds_the_lock(world: World, tmp_path: Path) -> None:
+    v1, v2 = world.versions["v1"], world.versions["v2"]
+    if world.live_version("alpha") != v2:
+        deploycommands.deploy(world.invocation(), "alpha", v2)
+    # v2 is live after v1: chosen now, the rollback would go to v1. It waits at the lock while
+    # another process deploys v1; from v1, going back is going to v2.
+    gate = tmp_path / "gate"
+    rollback = world.driver("rollback", "alpha", "", gate=gate)
+    waiting = tmp_path / "gate.waiting"
+    wait_for(waiting.exists, PATIENCE, "the rollback to reach the lock")
+    deploy = world.driver("deploy", "alpha", v1)
+    said, _ = deploy.communicate(timeout=PATIENCE)
+    assert deploy.returncode == 0, said
+    gate.touch()
+    said, _ = rollback.communicate(timeout=PATIENCE)
+    assert rollback.returncode == 0, said
+    last = history(world, "alpha")[-1]
+    assert (last.action, last.previous, last.version) == ("rollback", v1, v2)
+    assert world.live_version("alpha") == v2
+
+
+def test_a_busy_port_of_an_instance_names_its_instance_file(world: World) -> None:
+    port = world.add_instance("busy")
+    try:
+        with socket.socket() as holder:
+            holder.bind(("127.0.0.1", port))
+            holder.listen()
+            with pytest.raises(DockyardError) as failure:
+                deploycommands.deploy(world.invocation(), "busy", world.versions["v1"])
+    finally:
+        (Path(world.config.instances_dir) / "busy.toml").unlink()
+    assert f"port {port} (proxy) is in use" in failure.value.message
+    assert failure.value.hint is not None
+    assert "busy.toml" in failure.value.hint
+    assert "[tool.dockyard.ports]" not in failure.value.hint
+    assert world.app_containers("busy") == []
+
+
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "kill-9"])
 def test_a_deploy_stopped_midway_leaves_the_old_version_serving(
     world: World, how: signal.Signals
@@ -317,3 +358,34 @@ def test_images_beyond_the_retained_versions_are_pruned(
         deploycommands.rollback(invocation, "alpha", world.versions["v1"])
     assert f"retained versions (newest first): {fresh[1]}, {fresh[0]}" in str(refused.value)
     assert world.live_version("alpha") == fresh[1]
+
+
+def test_status_tells_serving_down_and_never_deployed_apart_and_down_needs_no_migrate(
+    world: World, docker_client: docker.DockerClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Runs last: it takes alpha down."""
+    later = Path(world.config.instances_dir) / "later.toml"
+    later.write_text(f'profile = "production"\nport = {free_port()}\n', encoding="utf-8")
+    as_json = dataclasses.replace(world.invocation(), as_json=True)
+    try:
+        capsys.readouterr()
+        assert deploycommands.status(as_json) == 0
+        rows = {row["instance"]: row for row in json.loads(capsys.readouterr().out)}
+        assert rows["alpha"]["state"] == "serving"
+        assert rows["alpha"]["version"] == world.live_version("alpha")
+        assert rows["later"]["state"] == "never deployed"
+        assert rows["later"]["detail"].startswith("not set up: ")
+        assert (
+            "/.env.production not found; run `invoke env.init --profile production`"
+            in (rows["later"]["detail"])
+        )
+    finally:
+        later.unlink()
+    # compose's own `down -p NAME` fails with "could not find migrate" here
+    docker_client.containers.get(f"{world.project_name('alpha')}-migrate-1").remove()
+    stack.down(docker_client, world.project_name("alpha"), volumes=False)
+    label = f"com.docker.compose.project={world.project_name('alpha')}"
+    assert docker_client.containers.list(all=True, filters={"label": label}) == []
+    assert deploycommands.status(as_json, "alpha") == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["state"] == "down"

@@ -74,6 +74,17 @@ def test_down_with_volumes_removes_the_data(make_stack: MakeStack, docker_client
     assert volumes == []
 
 
+def test_down_works_when_a_one_shot_container_is_already_gone(make_stack: MakeStack) -> None:
+    running = make_stack()
+    running.up()
+    running.container("migrate").remove()
+    running.down()
+    label = f"com.docker.compose.project={running.project.name}"
+    assert running.client.containers.list(all=True, filters={"label": label}) == []
+    assert running.client.networks.list(filters={"label": label}) == []
+    assert len(running.client.volumes.list(filters={"label": label})) == 2, "the data stays"
+
+
 def test_postgres_outage_turns_ready_503_naming_the_database_and_back_without_restart(
     make_stack: MakeStack,
 ) -> None:

@@ -336,7 +336,8 @@ def test_the_audit_gate_passes_the_repository_and_lists_its_exemptions(
     result = hardening_gate(repo_config, ENVIRON, files)
     assert result.status is Status.OK, result.details
     assert result.summary == (
-        f"6 compose service(s) and {len(dockerfiles(files))} Dockerfile(s) pass the hardening rules"
+        f"6 compose service(s), 2 instance file(s) and {len(dockerfiles(files))} Dockerfile(s) "
+        "pass the hardening rules"
     )
     assert [d.split(" (")[0] for d in result.details] == [
         "exempt: RT-10 proxy",
@@ -413,6 +414,42 @@ def test_the_gate_reports_findings_of_the_compose_file_and_the_dockerfiles(
         "RT-10 services.proxy: depends_on app with condition service_started; use "
         "service_healthy" in details
     )
+
+
+def test_every_instance_file_is_held_to_the_published_address_rule(
+    project: Config, repo_config: Config
+) -> None:
+    proxy = [e for e in repo_config.hardening.exempt if e.subject == "proxy"]
+    reviewed = dataclasses.replace(project.hardening, exempt=proxy)
+    project = dataclasses.replace(project, hardening=reviewed)
+    edge = project.root / "env" / "instances" / "edge.toml"
+    edge.write_text('profile = "production"\nport = 9443\nbind = "0.0.0.0"\n')
+    result = hardening_gate(project, ENVIRON, [])
+    assert result.status is Status.FAIL
+    assert result.details == (
+        "RT-08 env/instances/edge.toml services.proxy: port 8080 is published on 0.0.0.0; "
+        "bind it to 127.0.0.1 ([tool.dockyard.hardening] publish_addresses)",
+    )
+    edge.write_text(
+        'profile = "production"\nport = 9443\nbind = "0.0.0.0"\n'
+        'bind_exception = "the load balancer on the LAN reaches it"\n'
+    )
+    result = hardening_gate(project, ENVIRON, [])
+    assert result.status is Status.OK, result.details
+    assert "3 instance file(s)" in result.summary
+    assert (
+        "exempt: RT-08 env/instances/edge.toml "
+        "(bind_exception: the load balancer on the LAN reaches it)" in result.details
+    )
+    edge.write_text('profile = "production"\nport = 8082\nbind_exception = "no longer needed"\n')
+    result = hardening_gate(project, ENVIRON, [])
+    assert result.status is Status.FAIL
+    assert sorted(result.details) == [
+        "BAD-05 env/instances: edge.toml and production.toml both publish port 8082 "
+        "(on 127.0.0.1 and 127.0.0.1); give each instance its own port",
+        "RT-08 env/instances/edge.toml: bind_exception is set, but the instance publishes where "
+        "it may; remove it",
+    ]
 
 
 # -------------------------------------------------------------- exemptions ---

@@ -323,15 +323,67 @@ def test_two_files_for_one_id_are_refused_naming_both(config: Config) -> None:
 
 def test_two_instances_on_one_port_are_refused_naming_both_files(config: Config) -> None:
     write(config, "alpha.toml", 'profile = "testing"\nport = 9001\n')
-    write(config, "beta.toml", 'profile = "testing"\nport = 9001\nbind = "0.0.0.0"\n')
-    write(config, "gamma.toml", 'profile = "testing"\nport = 9002\nbind = "10.0.0.1"\n')
-    write(config, "delta.toml", 'profile = "testing"\nport = 9002\nbind = "10.0.0.2"\n')
+    reviewed = 'bind_exception = "reached from the front proxy on the LAN"\n'
+    write(config, "beta.toml", 'profile = "testing"\nport = 9001\nbind = "0.0.0.0"\n' + reviewed)
+    write(config, "gamma.toml", 'profile = "testing"\nport = 9002\nbind = "10.0.0.1"\n' + reviewed)
+    write(config, "delta.toml", 'profile = "testing"\nport = 9002\nbind = "10.0.0.2"\n' + reviewed)
     with pytest.raises(ConfigError) as caught:
         load_all(config)
     assert caught.value.source == "env/instances"
     assert caught.value.problems == [
         "alpha.toml and beta.toml both publish port 9001 (on 127.0.0.1 and 0.0.0.0); "
         "give each instance its own port",
+    ]
+
+
+def test_an_instance_is_not_used_while_another_takes_its_port(config: Config) -> None:
+    write(config, "staging.toml", 'profile = "testing"\nport = 8081\n')
+    write(config, "acme.toml", 'profile = "testing"\nport = 8081\n')
+    with pytest.raises(ConfigError) as caught:
+        load_instance(config, "acme")
+    assert caught.value.problems == [
+        "acme.toml and staging.toml both publish port 8081 (on 127.0.0.1 and 127.0.0.1); "
+        "give each instance its own port",
+    ]
+
+
+def test_an_instance_on_the_default_stacks_port_is_refused_naming_both_places(
+    tmp_path: Path,
+) -> None:
+    config = parse_config(
+        {"project": "tugboat", "image": "tugboat", "ports": {"proxy": 8080}}, root=tmp_path
+    )
+    write(config, "staging.toml", 'profile = "testing"\nport = 8080\n')
+    with pytest.raises(ConfigError) as caught:
+        load_instance(config, "staging")
+    assert caught.value.problems == [
+        "staging.toml: port 8080 is the default stack's proxy port ([tool.dockyard.ports] in "
+        "pyproject.toml); give the instance a port of its own"
+    ]
+
+
+def test_a_bind_outside_the_publish_addresses_needs_a_reviewed_exception(
+    config: Config,
+) -> None:
+    write(config, "acme.toml", 'profile = "testing"\nport = 9001\nbind = "0.0.0.0"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_instance(config, "acme")
+    assert caught.value.problems == [
+        "acme.toml: bind 0.0.0.0 is not one of [tool.dockyard.hardening] publish_addresses "
+        "(127.0.0.1); bind to one of them, or keep it with a reviewed reason in the file: "
+        'bind_exception = "why this instance is published there"'
+    ]
+    write(
+        config,
+        "acme.toml",
+        'profile = "testing"\nport = 9001\nbind = "0.0.0.0"\n'
+        'bind_exception = "the load balancer on the LAN reaches it"\n',
+    )
+    found = load_instance(config, "acme")
+    assert found.bind_exception == "the load balancer on the LAN reaches it"
+    write(config, "acme.toml", 'profile = "testing"\nport = 9001\nbind_exception = " "\n')
+    assert problems_of(config, "acme") == [
+        "bind_exception: expected the reason, as a non-empty string, got ' ' (a string)"
     ]
 
 

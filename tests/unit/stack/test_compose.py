@@ -12,7 +12,9 @@ from dockyard.stack.compose import (
     Verdict,
     assess,
     container_state,
+    observe,
     plan_services,
+    stop_order,
 )
 
 WEB = ServicePlan("web", replicas=2)
@@ -126,3 +128,27 @@ def test_while_compose_works_only_containers_of_this_run_are_judged() -> None:
 def test_container_creation_times_are_read_to_the_microsecond() -> None:
     attrs = {"Created": "2026-11-23T20:25:41.123456789Z", "State": {}, "Config": {}}
     assert container_state(attrs).created == 1795465541.123456
+
+
+def test_a_service_without_a_container_is_down_not_about_to_start() -> None:
+    plans = [ServicePlan("app"), ServicePlan("migrate", one_shot=True, has_healthcheck=False)]
+    assert [(s.name, s.verdict, s.detail) for s in observe(plans, [])] == [
+        ("app", Verdict.DOWN, "not running"),
+        ("migrate", Verdict.DOWN, "not running"),
+    ]
+    running = [ContainerState("app", "p-app-1", "running", "healthy")]
+    assert [s.verdict for s in observe(plans, running)] == [Verdict.READY, Verdict.DOWN]
+
+
+def test_dependants_stop_before_what_they_depend_on_and_a_missing_one_is_no_reason_to_wait() -> (
+    None
+):
+    labels = {
+        "proxy": "app:service_started:false",
+        "app": "migrate:service_completed_successfully:false,postgres:service_healthy:false",
+        "worker": "migrate:service_completed_successfully:false,redis:service_healthy:false",
+        "postgres": "",
+        "redis": "",
+    }
+    assert stop_order(labels) == [["proxy", "worker"], ["app", "redis"], ["postgres"]]
+    assert stop_order({"a": "b:x:false", "b": "a:x:false"}) == [["a", "b"]]
