@@ -41,6 +41,8 @@ PURE = [
     "core/secrets.py",
     "core/suggest.py",
     "core/validate.py",
+    "core/configdoc.py",
+    "core/configrules.py",
     "env/check.py",
     "env/diff.py",
     "env/mask.py",

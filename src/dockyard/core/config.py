@@ -3,25 +3,19 @@
 Every problem in the table is reported at once, each with its dotted path
 (`tool.dockyard.health.timeout_seconds`) and what was expected, before any
 command touches Docker, git or the network. Each section is a dataclass below,
-read by `dockyard.core.validate`; `_check_values` adds the rules types cannot express.
+read by `dockyard.core.validate`; `dockyard.core.configrules` adds the rules types cannot
+express. The docstring under each field is its meaning in docs/adopting.md.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dockyard.core.configrules import TABLE, check_values
 from dockyard.core.errors import ConfigError, MissingFileError
-from dockyard.core.ids import ID_RULE, is_valid_id
 from dockyard.core.validate import build, parse_toml, read_text
-
-TABLE = "tool.dockyard"
-_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
-_IMAGE = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*$")
-_CAPABILITY = re.compile(r"^(?!CAP_)[A-Z][A-Z0-9_]*$")
-_RULE_ID = re.compile(r"^(?:IMG|RT|SEC)-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -29,11 +23,17 @@ class Services:
     """Names of the compose services dockyard drives."""
 
     app: str = "app"
+    """The compose service that runs the web app behind the proxy."""
     worker: str = "worker"
+    """The compose service that runs background jobs."""
     migrate: str = "migrate"
+    """The one-shot compose service that migrates the database before the app starts."""
     proxy: str = "proxy"
+    """The compose service of the reverse proxy (nginx) that deploys switch."""
     database: str = "postgres"
+    """The compose service of the database (PostgreSQL)."""
     cache: str = "redis"
+    """The compose service of the cache (Redis)."""
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,14 @@ class Health:
     """Where the service answers health checks, and how long to wait for it."""
 
     live_path: str = "/health/live"
+    """HTTP path answering 200 while the process is alive."""
     ready_path: str = "/health/ready"
+    """HTTP path answering 200 when the service can serve requests (the one thing a service must
+    provide)."""
     version_path: str = "/version"
+    """HTTP path answering a JSON object whose "version" key names the version served."""
     timeout_seconds: float = 90.0
+    """How long `invoke stack.up` and `invoke stack.health` wait for the stack to be healthy."""
 
 
 @dataclass(frozen=True)
@@ -52,13 +57,21 @@ class Images:
     stand-ins from Debian packages for machines that cannot reach a registry."""
 
     python: str = "python:3.11-slim-bookworm"
+    """Base image of the service's Dockerfile (passed as the BASE_IMAGE build argument)."""
     postgres: str = "postgres:16-bookworm"
+    """Image of the database service."""
     redis: str = "redis:7-bookworm"
+    """Image of the cache service."""
     proxy: str = "nginxinc/nginx-unprivileged:1.27-bookworm"
+    """Image of the proxy service."""
     local_prefix: str = "dockyard-base"
+    """Name prefix of the local stand-ins `invoke image.base` builds."""
     debian_suite: str = "bookworm"
+    """Debian release the local stand-ins are built from."""
     debian_mirror: str = "http://deb.debian.org/debian"
+    """Debian mirror the local stand-ins install packages from."""
     size_budget_mb: int = 200
+    """Largest size of the service's image, in MB, before the image gate fails."""
 
 
 @dataclass(frozen=True)
@@ -66,9 +79,13 @@ class SmokeRequest:
     """One request of the smoke test, made through the proxy after the stack is up."""
 
     path: str
+    """HTTP path requested; may use fields of the previous JSON answer as {name}."""
     method: str = "GET"
+    """HTTP method of the request."""
     expect: int = 200
+    """HTTP status the answer must have."""
     json: dict[str, str] = field(default_factory=dict)
+    """JSON body sent with the request."""
 
 
 @dataclass(frozen=True)
@@ -76,11 +93,17 @@ class Doctor:
     """Thresholds and targets of `invoke doctor`."""
 
     min_free_disk_gb: float = 5.0
+    """Free disk space, in GB, below which `invoke doctor` fails."""
     warn_free_disk_gb: float = 15.0
+    """Free disk space, in GB, below which `invoke doctor` warns."""
     required_env: list[str] = field(default_factory=list)
+    """Environment variables that must be set on the machine."""
     tls_probe: str = "pypi.org:443"
+    """HOST:PORT whose TLS certificate chain must verify (shows an intercepting proxy)."""
     min_compose_version: str = "2.24"
+    """Oldest Docker Compose version accepted."""
     min_engine_api: str = "1.41"
+    """Oldest Docker engine API version accepted."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +111,9 @@ class Acceptance:
     """A reviewed decision to accept something a gate would fail on, until a date."""
 
     reason: str
+    """Why it is accepted, shown on every run."""
     until: dt.date | None = None
+    """Last day the acceptance holds; none means until removed."""
 
     def expired(self, today: dt.date) -> bool:
         return self.until is not None and today > self.until
@@ -99,8 +124,11 @@ class IgnoredAdvisory:
     """A vulnerability advisory reviewed and accepted for a while."""
 
     id: str
+    """The advisory's id (e.g. GHSA-xxxx-xxxx-xxxx or PYSEC-2024-1)."""
     reason: str
+    """Why it does not apply or can wait."""
     until: dt.date
+    """Last day the advisory is ignored; after it the gate fails again."""
 
 
 @dataclass(frozen=True)
@@ -108,62 +136,74 @@ class Audit:
     """Policy of the audit gate."""
 
     accept_unaudited: Acceptance | None = None
+    """Run without a vulnerability database (offline) and pass, for a stated reason."""
     ignore: list[IgnoredAdvisory] = field(default_factory=list)
+    """Advisories reviewed and accepted for a while."""
     exclude: list[str] = field(default_factory=lambda: ["tests/fixtures/**"])
+    """Glob patterns of files the secret scan skips."""
 
 
 @dataclass(frozen=True)
 class Exemption:
     """A hardening rule that does not apply to one compose service or Dockerfile, and why."""
 
-    rule: str  # a CHECKLIST id, e.g. "RT-03"
-    subject: str  # a compose service name, or a Dockerfile's path from the project root
+    rule: str
+    """A CHECKLIST id, e.g. "RT-03"."""
+    subject: str
+    """A compose service name, or a Dockerfile's path from the project root."""
     reason: str
+    """Why the rule does not apply to it."""
 
 
 @dataclass(frozen=True)
 class Hardening:
     """Policy of the static hardening rules (CHECKLIST IMG-*, RT-*, SEC-02, SEC-04)."""
 
-    # The env profile whose committed example renders the compose files for the rules.
     profile: str = "production"
-    # RT-02: capabilities a service may add back after `cap_drop: [ALL]`, each with its reason.
+    """The env profile whose committed example renders the compose files for the rules."""
     allowed_capabilities: dict[str, str] = field(default_factory=dict)
-    # RT-08: host addresses published ports may bind, and the lowest host port allowed.
+    """RT-02: capabilities a service may add back after `cap_drop: [ALL]`, each with its reason."""
     publish_addresses: list[str] = field(default_factory=lambda: ["127.0.0.1"])
+    """RT-08: host addresses published ports may bind."""
     min_host_port: int = 1025
-    # IMG-05: where FROM images may come from, as prefixes of the fully qualified name
-    # ("docker.io/library" is Docker Hub's official images); [images] local_prefix always may.
+    """RT-08: the lowest host port a service may publish."""
     registries: list[str] = field(default_factory=lambda: ["docker.io/library"])
-    # Reviewed exceptions, shown by every run of the gate.
+    """IMG-05: where FROM images may come from, as prefixes of the fully qualified name
+    ("docker.io/library" is Docker Hub's official images); [images] local_prefix always may."""
     exempt: list[Exemption] = field(default_factory=list)
+    """Reviewed exceptions, shown by every run of the gate."""
 
 
 @dataclass(frozen=True)
 class Deploy:
     """How `invoke deploy` and `invoke rollback` switch versions, and what they keep."""
 
-    # Where deploy state lives (locks, history, instance state, monitors); git-ignored.
     state_dir: str = ".dockyard"
-    # The port the service listens on inside its containers (the proxy's upstream port).
+    """Where deploy state lives (locks, history, instance state, monitors); git-ignored."""
     app_port: int = 8000
-    # Images of this many most recent versions per instance are kept for rollback.
+    """The port the service listens on inside its containers (the proxy's upstream port)."""
     keep_versions: int = 3
-    # The new version must answer its readiness check within this; the old one serves meanwhile.
+    """Images of this many most recent versions per instance are kept for rollback."""
     ready_timeout_seconds: float = 60.0
-    # After the proxy switches, the old containers finish their requests for up to this long.
+    """The new version must answer its readiness check within this; the old one serves meanwhile."""
     drain_seconds: float = 30.0
-    # Consecutive answers from the new version, through the proxy, that confirm the switch.
+    """After the proxy switches, the old containers finish their requests for up to this long."""
     switch_confirmations: int = 5
-    # The background monitor after a deploy: healthy this long = stable; bounded in time.
+    """Consecutive answers from the new version, through the proxy, that confirm the switch."""
     monitor_settle_seconds: float = 60.0
+    """The background monitor after a deploy: healthy this long means stable."""
     monitor_interval_seconds: float = 2.0
+    """The background monitor checks the instance this often."""
     monitor_failures: int = 3
+    """The background monitor reports a failure after this many failed checks in a row."""
     monitor_max_seconds: float = 600.0
-    # The env variable (in the instance's env file, else the environment) with the webhook URL.
+    """The background monitor stops after this long whatever happens."""
     webhook_variable: str = "NOTIFY_WEBHOOK_URL"
+    """The env variable (in the instance's env file, else the environment) with the webhook URL."""
     webhook_timeout_seconds: float = 3.0
+    """Each webhook call gives up after this long."""
     webhook_attempts: int = 3
+    """A webhook notification is tried this many times."""
 
 
 @dataclass(frozen=True)
@@ -171,20 +211,23 @@ class Git:
     """The git hooks, `invoke git.push`, and the monitor that follows a push of the main branch."""
 
     main_branch: str = "main"
+    """The branch that deploys."""
     remote: str = "origin"
-    # Any branch pushed besides the main one must match this (Python regular expression).
+    """The remote `invoke git.push` pushes to."""
     branch_pattern: str = (
         r"^(feat|fix|docs|chore|refactor|perf|test|ci|build|release)/[a-z0-9._-]+$"
     )
-    # The instance the main branch deploys to, watched after a push of main ("" watches none).
+    """Any branch pushed besides the main one must match this (Python regular expression)."""
     watch_instance: str = ""
-    # Append-only files (a changelog) that a rebase merges by keeping both sides' lines.
+    """The instance the main branch deploys to, watched after a push of main ("" watches none)."""
     union_files: list[str] = field(default_factory=lambda: ["CHANGELOG.md"])
-    # `invoke git.push`: at most this many pushes, within this many seconds in all.
+    """Append-only files (a changelog) that a rebase merges by keeping both sides' lines."""
     push_attempts: int = 5
+    """`invoke git.push` makes at most this many pushes."""
     push_max_seconds: float = 120.0
-    # The post-push monitor gives up with "not-deployed" when the commit is not served by then.
+    """`invoke git.push` gives up after this many seconds in all."""
     deploy_deadline_seconds: float = 900.0
+    """The post-push monitor gives up with "not-deployed" when the commit is not served by then."""
 
 
 @dataclass(frozen=True)
@@ -193,26 +236,42 @@ class Config:
 
     root: Path
     project: str
+    """The project's name: the compose project and the prefix of its resources."""
     image: str
+    """Name of the service's image, without a tag."""
     requires_python: str = ">=3.11"
-    # The service's image: its Dockerfile, build context, and the pyproject.toml whose
-    # [project].version tags it (the service's own package in a workspace).
     dockerfile: str = "Dockerfile.production"
+    """The Dockerfile of the service's image."""
     build_context: str = "."
+    """The build context of the service's image."""
     service_pyproject: str = "pyproject.toml"
+    """The pyproject.toml whose [project].version tags the image (the service's own package in a
+    workspace)."""
     compose_files: list[str] = field(default_factory=lambda: ["docker-compose.production.yml"])
+    """Compose files of the stack, in order."""
     dev_compose_files: list[str] = field(default_factory=list)
+    """Compose files added for development (`invoke stack.up --dev`)."""
     env_dir: str = "env"
+    """Directory of the env files (`.env.<profile>` and their committed examples)."""
     env_schema: str = "env/schema.toml"
+    """The env schema: every variable, its type, default and description."""
     env_rotation_log: str = "env/.rotations.log"
+    """Where `invoke env.rotate` records who rotated which secret when."""
     env_docs: str = "docs/env-variables.md"
+    """The variables table `invoke env.render` writes from the env schema."""
+    settings_docs: str = ""
+    """A page whose marked part `invoke env.render` fills with this table of settings ("": none)."""
     instances_dir: str = "env/instances"
+    """Directory of the instance files (`<id>.toml`) that deploys target."""
     profiles: list[str] = field(default_factory=lambda: ["development", "testing", "production"])
+    """Env profiles; each has its env file."""
     services: Services = field(default_factory=Services)
     health: Health = field(default_factory=Health)
     ports: dict[str, int] = field(default_factory=dict)
+    """Host ports of published services, by service name (read by compose as `<NAME>_PORT`)."""
     images: Images = field(default_factory=Images)
     smoke: list[SmokeRequest] = field(default_factory=list)
+    """Requests made through the proxy after the stack is up, each checked."""
     doctor: Doctor = field(default_factory=Doctor)
     audit: Audit = field(default_factory=Audit)
     hardening: Hardening = field(default_factory=Hardening)
@@ -254,113 +313,4 @@ def parse_config(
 ) -> Config:
     """Validate a `[tool.dockyard]` table; raise ConfigError listing every problem."""
     preset = {"root": root, "requires_python": requires_python}
-    return build(Config, table, source=source, path=TABLE, preset=preset, check=_check_values)
-
-
-def _check_values(config: Config, problems: list[str]) -> None:
-    """Rules that types alone do not express."""
-    if not _NAME.match(config.project):
-        problems.append(
-            f"{TABLE}.project: expected a lowercase name (letters, digits, '-', '_'), "
-            f"got {config.project!r}"
-        )
-    if not _IMAGE.match(config.image):
-        problems.append(
-            f"{TABLE}.image: expected a Docker image name without a tag, got {config.image!r}"
-        )
-    if not config.compose_files:
-        problems.append(f"{TABLE}.compose_files: expected at least one compose file")
-    if not config.profiles:
-        problems.append(f"{TABLE}.profiles: expected at least one env profile")
-    for name, port in config.ports.items():
-        if not 1 <= port <= 65535:
-            problems.append(f"{TABLE}.ports.{name}: expected a port 1-65535, got {port}")
-    for attribute in ("live_path", "ready_path", "version_path"):
-        value = getattr(config.health, attribute)
-        if not value.startswith("/"):
-            problems.append(f"{TABLE}.health.{attribute}: expected a path starting with '/'")
-    if config.health.timeout_seconds <= 0:
-        problems.append(f"{TABLE}.health.timeout_seconds: expected a positive number of seconds")
-    doctor = config.doctor
-    if doctor.min_free_disk_gb > doctor.warn_free_disk_gb:
-        problems.append(
-            f"{TABLE}.doctor.min_free_disk_gb: expected at most warn_free_disk_gb "
-            f"({doctor.warn_free_disk_gb}), got {doctor.min_free_disk_gb}"
-        )
-    host, _, port_text = doctor.tls_probe.rpartition(":")
-    if not host or not port_text.isdigit():
-        problems.append(f"{TABLE}.doctor.tls_probe: expected HOST:PORT, got {doctor.tls_probe!r}")
-    _check_hardening(config, problems)
-    _check_deploy(config.deploy, problems)
-    _check_git(config.git, problems)
-
-
-def _check_git(git: Git, problems: list[str]) -> None:
-    path = f"{TABLE}.git"
-    try:
-        re.compile(git.branch_pattern)
-    except re.error as error:
-        problems.append(f"{path}.branch_pattern: not a regular expression ({error})")
-    if git.watch_instance and not is_valid_id(git.watch_instance):
-        problems.append(f"{path}.watch_instance: expected an instance id: {ID_RULE}")
-    if git.push_attempts < 1:
-        problems.append(f"{path}.push_attempts: expected at least 1, got {git.push_attempts}")
-    for name in ("push_max_seconds", "deploy_deadline_seconds"):
-        if getattr(git, name) <= 0:
-            problems.append(f"{path}.{name}: expected a positive number of seconds")
-    for name in ("main_branch", "remote"):
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]*", getattr(git, name)):
-            problems.append(f"{path}.{name}: expected a git name, got {getattr(git, name)!r}")
-
-
-def _check_deploy(deploy: Deploy, problems: list[str]) -> None:
-    path = f"{TABLE}.deploy"
-    if deploy.keep_versions < 2:
-        problems.append(
-            f"{path}.keep_versions: expected at least 2 (the live version and one to roll back "
-            f"to), got {deploy.keep_versions}"
-        )
-    for name in (
-        "ready_timeout_seconds", "drain_seconds", "monitor_settle_seconds",
-        "monitor_interval_seconds", "monitor_max_seconds", "webhook_timeout_seconds",
-    ):  # fmt: skip
-        if getattr(deploy, name) <= 0:
-            problems.append(f"{path}.{name}: expected a positive number of seconds")
-    for name in ("switch_confirmations", "monitor_failures", "webhook_attempts"):
-        if getattr(deploy, name) < 1:
-            problems.append(f"{path}.{name}: expected at least 1, got {getattr(deploy, name)}")
-    if not re.fullmatch(r"[A-Z][A-Z0-9_]*", deploy.webhook_variable):
-        problems.append(
-            f"{path}.webhook_variable: expected an env variable name, "
-            f"got {deploy.webhook_variable!r}"
-        )
-
-
-def _check_hardening(config: Config, problems: list[str]) -> None:
-    hardening = config.hardening
-    path = f"{TABLE}.hardening"
-    if hardening.profile not in config.profiles:
-        problems.append(
-            f"{path}.profile: expected one of the env profiles ({', '.join(config.profiles)}), "
-            f"got {hardening.profile!r}"
-        )
-    for name, reason in hardening.allowed_capabilities.items():
-        if not _CAPABILITY.match(name):
-            problems.append(
-                f"{path}.allowed_capabilities.{name}: expected a capability name like "
-                "NET_BIND_SERVICE (without CAP_)"
-            )
-        if not reason.strip():
-            problems.append(f"{path}.allowed_capabilities.{name}: expected the reason it is needed")
-    if not 1 <= hardening.min_host_port <= 65535:
-        problems.append(
-            f"{path}.min_host_port: expected a port 1-65535, got {hardening.min_host_port}"
-        )
-    for index, exemption in enumerate(hardening.exempt):
-        if not _RULE_ID.match(exemption.rule):
-            problems.append(
-                f"{path}.exempt[{index}].rule: expected a checklist id like RT-03, "
-                f"got {exemption.rule!r}"
-            )
-        if not exemption.reason.strip():
-            problems.append(f"{path}.exempt[{index}].reason: expected why the rule does not apply")
+    return build(Config, table, source=source, path=TABLE, preset=preset, check=check_values)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from rich.markup import escape
 
 from dockyard.core.config import Config
+from dockyard.core.configdoc import render_settings, sections, splice
 from dockyard.core.errors import (
     DockyardError,
     EnvFileError,
@@ -26,6 +27,7 @@ from dockyard.core.errors import (
 )
 from dockyard.core.invocation import Invocation
 from dockyard.core.output import show
+from dockyard.core.validate import read_text
 from dockyard.env.check import check_env, sensitive_keys
 from dockyard.env.diff import Change, KeyDiff, diff_values
 from dockyard.env.parser import Problem
@@ -255,11 +257,16 @@ def rotate(invocation: Invocation, key: str, profile: str = "development") -> in
 
 
 def render(invocation: Invocation) -> int:
-    """Write the example env files and the docs table from the schema; list what changed."""
+    """Write the example env files and the docs table from the schema, and the settings part of
+    `settings_docs` from the configuration model; list what changed."""
     config = invocation.config
     schema = schema_of(config)
     outputs = {example_path(config, p): render_example(schema, p) for p in config.profiles}
     outputs[config.path(config.env_docs)] = render_docs(schema)
+    if config.settings_docs:
+        page = config.path(config.settings_docs)
+        text = read_text(page, config.settings_docs)
+        outputs[page] = splice(text, render_settings(sections()), source=config.settings_docs)
     changed = []
     for path, text in outputs.items():
         current = path.read_text(encoding="utf-8") if path.is_file() else None

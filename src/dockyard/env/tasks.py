@@ -43,7 +43,7 @@ def rotate(c: Context, key: str, profile: str = "development") -> None:
 
 @task(name="render")
 def render(c: Context) -> None:
-    """Regenerate the example env files and the variables table from env/schema.toml."""
+    """Regenerate the env examples and variables table, and the settings reference page."""
     from dockyard.env import commands
 
     run(c, commands.render)
