@@ -26,7 +26,10 @@ _RULE_ID = re.compile(r"^(?:IMG|RT|SEC)-\d{2}$")
 
 @dataclass(frozen=True)
 class Services:
-    """Names of the compose services dockyard drives."""
+    """Names of the compose services dockyard drives. `app` and `proxy` are required; an
+    empty name (`worker = ""`, `migrate = ""`, `database = ""`, `cache = ""`) says the service
+    has no such part, and the deploy, the stack and bootstrap skip it. Every name given must
+    be a service of the rendered compose configuration."""
 
     app: str = "app"
     worker: str = "worker"
@@ -34,6 +37,11 @@ class Services:
     proxy: str = "proxy"
     database: str = "postgres"
     cache: str = "redis"
+
+    def named(self) -> dict[str, str]:
+        """Each configured part and its compose service, without the parts set to none."""
+        parts = ("app", "worker", "migrate", "proxy", "database", "cache")
+        return {part: getattr(self, part) for part in parts if getattr(self, part)}
 
 
 @dataclass(frozen=True)
@@ -272,6 +280,11 @@ def _check_values(config: Config, problems: list[str]) -> None:
         problems.append(f"{TABLE}.compose_files: expected at least one compose file")
     if not config.profiles:
         problems.append(f"{TABLE}.profiles: expected at least one env profile")
+    problems += [
+        f"{TABLE}.services.{part}: expected a compose service name"
+        for part in ("app", "proxy")
+        if not getattr(config.services, part)
+    ]
     for name, port in config.ports.items():
         if not 1 <= port <= 65535:
             problems.append(f"{TABLE}.ports.{name}: expected a port 1-65535, got {port}")
