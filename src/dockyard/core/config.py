@@ -208,6 +208,10 @@ class Config:
     dockerfile: str = "Dockerfile.production"
     build_context: str = "."
     service_pyproject: str = "pyproject.toml"
+    # The service's dependency lock, read by the dependency audit and the image's "-dirty"
+    # check: uv.lock, poetry.lock or a requirements*.txt with hashes. "" finds it beside
+    # service_pyproject, then at the project root (dockyard.core.dependencies).
+    lock: str = ""
     compose_files: list[str] = field(default_factory=lambda: ["docker-compose.production.yml"])
     dev_compose_files: list[str] = field(default_factory=list)
     env_dir: str = "env"
