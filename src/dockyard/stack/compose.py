@@ -107,7 +107,7 @@ def check_named_services(
     `files` define; raise a ConfigError naming each key that points at none."""
     known = sorted(set(present))
     problems = [
-        f"{SERVICES_TABLE} {part} = {name!r}: {files} define no service {name!r} "
+        f"{SERVICES_TABLE} {part} = {name!r}: no service {name!r} in {files} "
         f"(services there: {', '.join(known) or 'none'})"
         for part, name in named.items()
         if name not in known

@@ -64,7 +64,7 @@ def test_a_named_service_missing_from_compose_is_a_config_error_naming_the_key()
         )
     message = raised.value.message
     assert message.startswith("pyproject.toml: ")
-    assert "[tool.dockyard.services] worker = 'worker': compose.yml define no service" in message
+    assert "[tool.dockyard.services] worker = 'worker': no service 'worker' in compose" in message
     assert "migrate, postgres, proxy, redis" in message
     assert 'set an optional part (worker, migrate, database, cache) to ""' in (
         raised.value.hint or ""
