@@ -35,6 +35,7 @@ RANK = {
 
 # Modules that decide from data and never touch the world.
 PURE = [
+    "core/dependencies.py",
     "core/errors.py",
     "core/ids.py",
     "core/results.py",

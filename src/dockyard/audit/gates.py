@@ -8,6 +8,7 @@ found" when it could not reach any advisory data, so its JSON is read instead.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import fnmatch
 import json
@@ -222,24 +223,48 @@ def compare_secret_scan(
 def dependency_gate(
     config: Config, environ: Mapping[str, str], today: dt.date | None = None
 ) -> CheckResult:
-    """pip-audit on every package of the lock file, read from its JSON report."""
+    """pip-audit on every package of the service's lock (`find_lock`), read from its JSON
+    report. A lock that cannot be found or read fails the gate: nothing passes unaudited."""
+    from dockyard.core.dependencies import LockKind, find_lock, poetry_requirements
+
+    try:
+        lock = find_lock(config)
+        poetry = poetry_requirements(lock.files[0]) if lock.kind is LockKind.POETRY else None
+    except DockyardError as error:
+        return fail(
+            "dependencies", f"{error.message}; the dependencies were NOT audited", error.hint or ""
+        )
+    shown = ", ".join(lock.relative(config.root))
     with tempfile.TemporaryDirectory(prefix="dockyard-audit-") as scratch:
-        requirements = Path(scratch) / "requirements.txt"
-        proc.run(
-            [
-                "uv", "export", "--locked", "--all-groups", "--no-emit-workspace", "--quiet",
-                "--format", "requirements-txt", "--output-file", str(requirements),
-            ],
-            cwd=config.root,
-            env=environ,
-            timeout=120,
-        )  # fmt: skip
+        requirements = [Path(scratch) / "requirements.txt"]
+        if lock.kind is LockKind.UV:
+            exported = proc.run(
+                [
+                    "uv", "export", "--locked", "--all-groups", "--no-emit-workspace", "--quiet",
+                    "--format", "requirements-txt", "--output-file", str(requirements[0]),
+                ],
+                cwd=lock.directory,
+                env=environ,
+                timeout=120,
+                check=False,
+            )  # fmt: skip
+            if not exported.ok:
+                return fail(
+                    "dependencies",
+                    f"`uv export` of {shown} failed (exit {exported.returncode}): "
+                    f"{exported.tail(5)}",
+                    "run `uv lock` beside it; the dependencies were NOT audited",
+                )
+        elif poetry is not None:
+            requirements[0].write_text(poetry, encoding="utf-8")
+        else:
+            requirements = list(lock.files)
         report_path = Path(scratch) / "report.json"
         ran = proc.run(
             [
-                "pip-audit", "--requirement", str(requirements), "--disable-pip",
-                "--require-hashes", "--progress-spinner", "off", "--format", "json",
-                "--output", str(report_path),
+                "pip-audit", *(f"--requirement={path}" for path in requirements),
+                "--disable-pip", "--require-hashes", "--progress-spinner", "off",
+                "--format", "json", "--output", str(report_path),
             ],
             cwd=config.root,
             env=environ,
@@ -251,10 +276,12 @@ def dependency_gate(
         except (FileNotFoundError, json.JSONDecodeError):
             return fail(
                 "dependencies",
-                f"pip-audit did not produce a report (exit {ran.returncode}): {ran.tail(5)}",
+                f"pip-audit did not produce a report for {shown} (exit {ran.returncode}): "
+                f"{ran.tail(5)}",
                 "run `pip-audit` by hand to see why; the dependencies were NOT audited",
             )
-    return classify_dependency_audit(report, config.audit, today or dt.date.today())
+    result = classify_dependency_audit(report, config.audit, today or dt.date.today())
+    return dataclasses.replace(result, summary=f"{shown}: {result.summary}")
 
 
 def classify_dependency_audit(

@@ -20,7 +20,10 @@ from dockyard.core.validate import build, parse_toml, read_text
 
 @dataclass(frozen=True)
 class Services:
-    """Names of the compose services dockyard drives."""
+    """Names of the compose services dockyard drives. `app` and `proxy` are required; an
+    empty name (`worker = ""`, `migrate = ""`, `database = ""`, `cache = ""`) says the service
+    has no such part, and the deploy, the stack and bootstrap skip it. Every name given must
+    be a service of the rendered compose configuration."""
 
     app: str = "app"
     """The compose service that runs the web app behind the proxy."""
@@ -34,6 +37,11 @@ class Services:
     """The compose service of the database (PostgreSQL)."""
     cache: str = "redis"
     """The compose service of the cache (Redis)."""
+
+    def named(self) -> dict[str, str]:
+        """Each configured part and its compose service, without the parts set to none."""
+        parts = ("app", "worker", "migrate", "proxy", "database", "cache")
+        return {part: getattr(self, part) for part in parts if getattr(self, part)}
 
 
 @dataclass(frozen=True)
@@ -247,6 +255,10 @@ class Config:
     service_pyproject: str = "pyproject.toml"
     """The pyproject.toml whose [project].version tags the image (the service's own package in a
     workspace)."""
+    lock: str = ""
+    """The service's dependency lock, read by the dependency audit and the "-dirty" check:
+    uv.lock, poetry.lock or a requirements*.txt with hashes ("": found beside
+    service_pyproject, then at the project root)."""
     compose_files: list[str] = field(default_factory=lambda: ["docker-compose.production.yml"])
     """Compose files of the stack, in order."""
     dev_compose_files: list[str] = field(default_factory=list)

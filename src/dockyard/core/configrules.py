@@ -36,6 +36,11 @@ def check_values(config: Config, problems: list[str]) -> None:
         problems.append(f"{TABLE}.compose_files: expected at least one compose file")
     if not config.profiles:
         problems.append(f"{TABLE}.profiles: expected at least one env profile")
+    problems += [
+        f"{TABLE}.services.{part}: expected a compose service name"
+        for part in ("app", "proxy")
+        if not getattr(config.services, part)
+    ]
     for name, port in config.ports.items():
         if not 1 <= port <= 65535:
             problems.append(f"{TABLE}.ports.{name}: expected a port 1-65535, got {port}")

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from dockyard.core.config import Services
 from dockyard.core.errors import UnknownNameError
 from dockyard.stack.compose import ContainerState
 
@@ -31,6 +32,28 @@ class Serving:
     def from_json(cls, text: str) -> Serving:
         data = json.loads(text)
         return cls(str(data["version"]), tuple(map(str, data["containers"])), str(data["updated"]))
+
+
+@dataclass(frozen=True)
+class SwitchPlan:
+    """The compose services a switch drives besides the app: the one-shot migrate service
+    run before anything switches, and the services moved to the new version while the old
+    containers drain. A part the configuration sets to none has no step."""
+
+    migrate: str | None
+    follow: tuple[str, ...]
+
+    def steps(self) -> tuple[str, ...]:
+        before = ("migrate",) if self.migrate else ()
+        return (*before, "start", "ready", "switch", "check", "drain")
+
+
+def plan_switch(services: Services, *, migrate: bool) -> SwitchPlan:
+    """What a deploy (`migrate=True`) or a rollback (`migrate=False`) runs besides the app."""
+    return SwitchPlan(
+        migrate=services.migrate if migrate and services.migrate else None,
+        follow=(services.worker,) if services.worker else (),
+    )
 
 
 def render_upstream(containers: Iterable[str], port: int) -> str:

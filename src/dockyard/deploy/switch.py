@@ -28,6 +28,7 @@ from dockyard.deploy.plan import (
     Serving,
     judge,
     leftovers,
+    plan_switch,
     render_upstream,
     started_by_deploy,
 )
@@ -110,9 +111,11 @@ class Switch:
         outcome = Outcome(version, serving.version)
         self._remove(leftovers(live, serving), outcome, "left by an interrupted deploy")
         project = self.target.with_image(image)
-        if migrate:
+        stack.validate(project, self.environ, self.services.named())
+        plan = plan_switch(self.services, migrate=migrate)
+        if plan.migrate:
             with self._step(outcome, "migrate"):
-                self._migrate(project)
+                self._migrate(project, plan.migrate)
         new: list[str] = []
         switched = False
         try:
@@ -137,21 +140,27 @@ class Switch:
             raise
         _write_serving(self.target, Serving(version, tuple(new), _now()))
         with self._step(outcome, "drain"):
-            self._drain(project, list(serving.containers), outcome)
+            self._drain(project, list(serving.containers), outcome, plan.follow)
         outcome.finished = time.monotonic()
         return outcome
 
-    def _drain(self, project: ComposeProject, old: list[str], outcome: Outcome) -> None:
-        """The old containers finish their requests and stop while the workers move to the new
-        version (compose recreates them) in the background."""
+    def _drain(
+        self, project: ComposeProject, old: list[str], outcome: Outcome, follow: tuple[str, ...]
+    ) -> None:
+        """The old containers finish their requests and stop while the workers (`follow`) move
+        to the new version (compose recreates them) in the background."""
+        drain = self.target.config.deploy.drain_seconds
+        if not follow:
+            self._stop(old, drain)
+            return
         with tempfile.TemporaryFile("w+", prefix="dockyard-compose-") as output:
             workers = proc.spawn(
-                project.command("up", "--detach", "--no-deps", "--no-build", self.services.worker),
+                project.command("up", "--detach", "--no-deps", "--no-build", *follow),
                 env=project.environ(self.environ),
                 output=output,
             )
             try:
-                self._stop(old, self.target.config.deploy.drain_seconds)
+                self._stop(old, drain)
                 code = workers.wait(timeout=self.ready_timeout + 60)
             finally:
                 if workers.poll() is None:
@@ -192,6 +201,7 @@ class Switch:
                 ports={self.services.proxy: int(project.variables.get("PROXY_PORT", "0"))},
                 probe=probe,
                 port_setting=self.target.port_setting,
+                named=self.services.named(),
             )
         names = tuple(c.name for c in self._app_containers() if c.status == "running")
         with self._step(outcome, "switch"):
@@ -228,11 +238,10 @@ class Switch:
         labels = self.client.images.get(image).labels or {}
         return labels.get(VERSION_LABEL)
 
-    def _migrate(self, project: ComposeProject) -> None:
+    def _migrate(self, project: ComposeProject, migrate: str) -> None:
         """The one-shot migrate service, once, before anything switches. Its container is
         recreated on the new image (not a `run --rm` one-off), so no older image stays pinned
         by it, and compose keeps knowing the service."""
-        migrate = self.services.migrate
         found = self._compose(
             project, "up", "--no-deps", "--no-build", "--force-recreate",
             "--exit-code-from", migrate, migrate, check=False,

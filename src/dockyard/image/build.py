@@ -249,13 +249,24 @@ def read_uv_version(config: Config) -> str | None:
     return None
 
 
+def lock_inputs(config: Config) -> list[str]:
+    """The service's dependency lock, as paths for git: its changes make an image "-dirty".
+    No lock found is no input here (the dependency audit fails on it)."""
+    from dockyard.core.dependencies import find_lock
+
+    try:
+        return find_lock(config).relative(config.root)
+    except MissingFileError:
+        return []
+
+
 def read_revision(config: Config, environ: Mapping[str, str]) -> Revision:
     """The short commit id, and whether the files the image is built from differ from it."""
     git = ["git", "-C", str(config.root)]
     head = proc.run([*git, "rev-parse", "--short=12", "HEAD"], env=environ, check=False)
     if not head.ok:
         return Revision(sha=None)
-    inputs = [config.dockerfile, "uv.lock", "pyproject.toml", _service_dir(config)]
+    inputs = [config.dockerfile, *lock_inputs(config), "pyproject.toml", _service_dir(config)]
     status = proc.run(
         [*git, "status", "--porcelain", "--", *dict.fromkeys(inputs)], env=environ, check=False
     )

@@ -74,6 +74,7 @@ def start(
         timeout=config.health.timeout_seconds,
         ports=config.ports,
         probe=probe,
+        named=config.services.named(),
     )
 
 

@@ -13,6 +13,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from dockyard.core.errors import ConfigError
+
+SERVICES_TABLE = "[tool.dockyard.services]"
+
 
 @dataclass(frozen=True)
 class ComposeProject:
@@ -94,6 +98,27 @@ def plan_services(config_json: str) -> list[ServicePlan]:
             )
         )
     return plans
+
+
+def check_named_services(
+    named: Mapping[str, str], present: Iterable[str], files: str, *, source: str = "pyproject.toml"
+) -> None:
+    """Every compose service the configuration names (`Services.named()`) must be one that
+    `files` define; raise a ConfigError naming each key that points at none."""
+    known = sorted(set(present))
+    problems = [
+        f"{SERVICES_TABLE} {part} = {name!r}: no service {name!r} in {files} "
+        f"(services there: {', '.join(known) or 'none'})"
+        for part, name in named.items()
+        if name not in known
+    ]
+    if problems:
+        raise ConfigError(
+            source,
+            problems,
+            hint=f"name a service of {files} in {SERVICES_TABLE}, or set an optional part "
+            '(worker, migrate, database, cache) to "" when the service has none',
+        )
 
 
 def container_state(attrs: Mapping[str, Any]) -> ContainerState:

@@ -31,6 +31,7 @@ from dockyard.stack.compose import (
     ServiceState,
     Verdict,
     assess,
+    check_named_services,
     container_state,
     observe,
     plan_services,
@@ -99,8 +100,13 @@ def project_for(
     return ComposeProject(name or config.project, config.root, files, env_file, variables)
 
 
-def validate(project: ComposeProject, environ: Mapping[str, str]) -> list[ServicePlan]:
-    """`docker compose config`: compose's own message, verbatim, when a file is wrong (BAD-05)."""
+def validate(
+    project: ComposeProject,
+    environ: Mapping[str, str],
+    named: Mapping[str, str] | None = None,
+) -> list[ServicePlan]:
+    """`docker compose config`: compose's own message, verbatim, when a file is wrong (BAD-05);
+    and every service in `named` (`Services.named()`) must be one the files define."""
     found = proc.run(
         project.command("config", "--format", "json"),
         env=project.environ(environ),
@@ -114,7 +120,11 @@ def validate(project: ComposeProject, environ: Mapping[str, str]) -> list[Servic
             [found.stderr.strip() or found.stdout.strip()],
             hint=f"fix the file named above: one of {files} or {project.env_file.name}",
         )
-    return plan_services(found.stdout)
+    plans = plan_services(found.stdout)
+    if named is not None:
+        files = ", ".join(_shown(path, project.directory) for path in project.files)
+        check_named_services(named, [plan.name for plan in plans], files)
+    return plans
 
 
 def _shown(path: Path, directory: Path) -> str:
@@ -149,9 +159,11 @@ def up(
     ports: Mapping[str, int],
     probe: Probe | None = None,
     port_setting: str = STACK_PORTS,
+    named: Mapping[str, str] | None = None,
 ) -> Readiness:
-    """Validate, start and wait until every service is healthy (or a one-shot has completed)."""
-    plans = validate(project, environ)
+    """Validate (with the configured service names, `named`), start and wait until every
+    service is healthy (or a one-shot has completed)."""
+    plans = validate(project, environ, named)
     check_ports(ports, lambda port: _published_by(client, project.name, port), setting=port_setting)
     # Compose itself waits for `depends_on` conditions; it runs in the background while the
     # wait below reports every service's progress and explains a failure.

@@ -75,7 +75,8 @@ def compose_findings(
 ) -> list[Finding]:
     """Every runtime rule on every service of a rendered (`--format json`) configuration."""
     services = document.get("services") or {}
-    context = Context(services, policy, (names.database, names.cache), project_dir)
+    data = tuple(name for name in (names.database, names.cache) if name)
+    context = Context(services, policy, data, project_dir)
     return [
         Finding(rule_id, f"services.{name}", message, name)
         for name, service in sorted(services.items())

@@ -133,17 +133,30 @@ def local_names(config: Config) -> dict[str, str]:
     return names
 
 
+# The base images of the optional parts, and the `[tool.dockyard.services]` key of each.
+OPTIONAL = {"postgres": "database", "redis": "cache"}
+
+
+def wanted_kinds(config: Config) -> tuple[Kind, ...]:
+    """The kinds the stack runs: without the database or cache when the services have none."""
+    return tuple(
+        kind
+        for kind in KINDS
+        if kind.key not in OPTIONAL or getattr(config.services, OPTIONAL[kind.key])
+    )
+
+
 def local_overrides(config: Config) -> dict[str, str]:
     """The stack variables that select the local images instead of the official ones."""
     names = local_names(config)
-    return {kind.override: names[kind.key] for kind in KINDS if kind.override}
+    return {kind.override: names[kind.key] for kind in wanted_kinds(config) if kind.override}
 
 
 def official_images(config: Config) -> dict[str, str]:
     """The stack variables with their defaults: the official images from the configuration."""
     return {
         kind.override: getattr(config.images, kind.config_field)
-        for kind in KINDS
+        for kind in wanted_kinds(config)
         if kind.override and kind.config_field
     }
 
@@ -163,7 +176,7 @@ def plan_base_images(config: Config, created: str) -> list[BaseImage]:
     suite = images.debian_suite
     plan: list[BaseImage] = []
     parent: BaseImage | None = None
-    for kind in KINDS:
+    for kind in wanted_kinds(config):
         context = f"{BASE_DIR}/{kind.key}"
         version = versions.debian if kind.key == DEBIAN else getattr(versions, kind.key)
         args: list[tuple[str, str]] = []
