@@ -10,6 +10,9 @@ bundle); `plan_build` turns them into the exact `docker build` command, with no 
   changes: such an image is not what the commit describes),
 - `<image>:latest`.
 
+Its OCI labels (version, revision, created, source) are dockyard's, set with `--label`: the
+Dockerfile need not declare them, and none is inherited from the base image.
+
 The base image is `--base` when given, else the local stand-in recorded by `invoke image.base`
 (`.dockyard/images.env`), else the configured official image. A CA bundle named by
 SSL_CERT_FILE, REQUESTS_CA_BUNDLE or PIP_CERT goes to the build as the BuildKit secret `ca`,
@@ -36,6 +39,7 @@ from dockyard.core.errors import CommandFailedError, ConfigError, MissingFileErr
 CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT")
 CA_SECRET_ID = "ca"  # noqa: S105 - the name of the BuildKit secret, not a secret
 BUILD_TIMEOUT_S = 1800.0
+OCI = "org.opencontainers.image"
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -74,6 +78,7 @@ class BuildPlan:
     no_cache: bool = False
     warnings: tuple[str, ...] = ()
     target: str | None = None  # a stage to stop at; the last stage when None
+    labels: dict[str, str] = field(default_factory=dict)
 
     def command(self) -> list[str]:
         args = ["docker", "build", "--progress=plain", "--file", str(self.dockerfile)]
@@ -81,6 +86,8 @@ class BuildPlan:
             args += ["--tag", tag]
         for name, value in self.build_args.items():
             args += ["--build-arg", f"{name}={value}"]
+        for name, value in self.labels.items():
+            args += ["--label", f"{name}={value}"]
         for secret_id, path in self.secrets.items():
             args += ["--secret", f"id={secret_id},src={path}"]
         if self.target:
@@ -133,6 +140,7 @@ def plan_build(
         build_args["SOURCE"] = facts.source
     secrets = {CA_SECRET_ID: facts.ca_bundle} if facts.ca_bundle else {}
     return BuildPlan(
+        labels=oci_labels(facts),
         dockerfile=config.path(config.dockerfile),
         context=config.path(config.build_context),
         tags=tuple(tags),
@@ -141,6 +149,18 @@ def plan_build(
         no_cache=no_cache,
         warnings=tuple(warnings),
     )
+
+
+def oci_labels(facts: Facts) -> dict[str, str]:
+    """The OCI labels dockyard stamps on the image itself, whatever the Dockerfile says or its
+    base carries: a label set at build time overrides any inherited one, so none of these is
+    ever a base image's (an unknown source is stamped empty for the same reason)."""
+    return {
+        f"{OCI}.version": facts.version,
+        f"{OCI}.revision": _revision_label(facts.revision),
+        f"{OCI}.created": facts.created,
+        f"{OCI}.source": facts.source or "",
+    }
 
 
 def image_ref(config: Config, tag: str, *, image: str | None = None) -> str:
