@@ -290,7 +290,8 @@ def bench_deploy() -> None:
 
 
 def _version_tag(config: Config) -> str:
-    from dockyard.image.build import read_version, tag_safe
+    from dockyard.image.build import tag_safe
+    from dockyard.image.facts import read_version
 
     return tag_safe(read_version(config))
 

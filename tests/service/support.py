@@ -161,14 +161,8 @@ def build_service_image(
     no_cache: bool = False,
 ) -> BuildResult:
     """Build with the product's planner and runner (what `invoke image.build` does)."""
-    from dockyard.image.build import (
-        Facts,
-        Revision,
-        plan_build,
-        read_uv_version,
-        read_version,
-        run_build,
-    )
+    from dockyard.image.build import Facts, plan_build, run_build
+    from dockyard.image.facts import Revision, read_uv_version, read_version
 
     facts = Facts(
         version=read_version(config),

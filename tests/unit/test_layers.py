@@ -57,6 +57,7 @@ PURE = [
     "ci/classify.py",
     "ci/junit.py",
     "ci/render.py",
+    "deploy/confirm.py",
     "deploy/plan.py",
     "deploy/target.py",
     "deploy/monitor/policy.py",

@@ -53,8 +53,10 @@ class Health:
     ready_path: str = "/health/ready"
     """HTTP path answering 200 when the service can serve requests (the one thing a service must
     provide)."""
-    version_path: str = "/version"
-    """HTTP path answering a JSON object whose "version" key names the version served."""
+    version_path: str = ""
+    """Optional: an HTTP path answering a JSON object whose "version" key names the version
+    served; checked at every switch when set ("": none, the switch is confirmed by readiness
+    through the proxy alone)."""
     timeout_seconds: float = 90.0
     """How long `invoke stack.up` and `invoke stack.health` wait for the stack to be healthy."""
 

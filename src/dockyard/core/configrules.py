@@ -46,7 +46,7 @@ def check_values(config: Config, problems: list[str]) -> None:
             problems.append(f"{TABLE}.ports.{name}: expected a port 1-65535, got {port}")
     for attribute in ("live_path", "ready_path", "version_path"):
         value = getattr(config.health, attribute)
-        if not value.startswith("/"):
+        if not value.startswith("/") and not (attribute == "version_path" and value == ""):
             problems.append(f"{TABLE}.health.{attribute}: expected a path starting with '/'")
     if config.health.timeout_seconds <= 0:
         problems.append(f"{TABLE}.health.timeout_seconds: expected a positive number of seconds")

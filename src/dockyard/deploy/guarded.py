@@ -28,7 +28,8 @@ from dockyard.deploy.plan import prunable
 from dockyard.deploy.switch import Switch
 from dockyard.deploy.target import Outcome, Target
 from dockyard.env.store import shown
-from dockyard.image.build import image_ref, read_version, tag_safe
+from dockyard.image.build import image_ref, tag_safe
+from dockyard.image.facts import read_version
 
 if TYPE_CHECKING:
     import docker

@@ -125,7 +125,7 @@ class Switch:
                 self._wait_ready(new)
             switched = True
             with self._step(outcome, "switch"):
-                self.proxy.point_at(new, expect=self._label_version(image))
+                self.proxy.point_at(new, image=self._image_id(image), expect=self._expect(image))
             outcome.switched_at = time.monotonic()
             with self._step(outcome, "check"):
                 stack_smoke(self.target)
@@ -205,7 +205,7 @@ class Switch:
             )
         names = tuple(c.name for c in self._app_containers() if c.status == "running")
         with self._step(outcome, "switch"):
-            self.proxy.point_at(list(names), expect=None)
+            self.proxy.point_at(list(names), image=self._image_id(image), expect=None)
         outcome.switched_at = time.monotonic()
         with self._step(outcome, "check"):
             stack_smoke(self.target)
@@ -234,7 +234,14 @@ class Switch:
                 hint="build it with `invoke image.build`, or name an existing tag with --image",
             ) from None
 
-    def _label_version(self, image: str) -> str | None:
+    def _image_id(self, image: str) -> str:
+        return str(self.client.images.get(image).id)
+
+    def _expect(self, image: str) -> str | None:
+        """The version a configured version endpoint must name: the image's version label,
+        which `invoke image.build` stamps itself. None without a version endpoint."""
+        if not self.target.config.health.version_path:
+            return None
         labels = self.client.images.get(image).labels or {}
         return labels.get(VERSION_LABEL)
 
@@ -299,7 +306,7 @@ class Switch:
         self.console.print(f"  undo     back to {serving.version}")
         if switched:
             try:
-                self.proxy.point_at(list(serving.containers), expect=None)
+                self.proxy.point_at(list(serving.containers), image=None, expect=None)
             except DockyardError as error:
                 outcome.notes.append(f"switching the proxy back failed: {error.message}")
         # Whatever the service runs beyond what served goes: also a container that compose

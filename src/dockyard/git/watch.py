@@ -39,5 +39,5 @@ def start_after_push(
         version=sha[:12],
         policy=policy,
         env=environ,
-        version_url=base + config.health.version_path,
+        version_url=base + config.health.version_path if config.health.version_path else None,
     )

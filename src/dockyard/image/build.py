@@ -10,6 +10,9 @@ bundle); `plan_build` turns them into the exact `docker build` command, with no 
   changes: such an image is not what the commit describes),
 - `<image>:latest`.
 
+Its OCI labels (version, revision, created, source) are dockyard's, set with `--label`: the
+Dockerfile need not declare them, and none is inherited from the base image.
+
 The base image is `--base` when given, else the local stand-in recorded by `invoke image.base`
 (`.dockyard/images.env`), else the configured official image. A CA bundle named by
 SSL_CERT_FILE, REQUESTS_CA_BUNDLE or PIP_CERT goes to the build as the BuildKit secret `ca`,
@@ -23,29 +26,20 @@ import re
 import subprocess
 import threading
 import time
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from dockyard.core import proc
 from dockyard.core.config import Config
 from dockyard.core.errors import CommandFailedError, ConfigError, MissingFileError
+from dockyard.image.facts import Revision, read_revision, read_source, read_uv_version, read_version
 
 CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT")
 CA_SECRET_ID = "ca"  # noqa: S105 - the name of the BuildKit secret, not a secret
 BUILD_TIMEOUT_S = 1800.0
+OCI = "org.opencontainers.image"
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-
-
-@dataclass(frozen=True)
-class Revision:
-    """Where the checkout stands: the short commit id, and whether the image's inputs changed."""
-
-    sha: str | None
-    dirty: bool = False
-    committed_at: int | None = None  # commit time, seconds since the epoch
 
 
 @dataclass(frozen=True)
@@ -74,6 +68,7 @@ class BuildPlan:
     no_cache: bool = False
     warnings: tuple[str, ...] = ()
     target: str | None = None  # a stage to stop at; the last stage when None
+    labels: dict[str, str] = field(default_factory=dict)
 
     def command(self) -> list[str]:
         args = ["docker", "build", "--progress=plain", "--file", str(self.dockerfile)]
@@ -81,6 +76,8 @@ class BuildPlan:
             args += ["--tag", tag]
         for name, value in self.build_args.items():
             args += ["--build-arg", f"{name}={value}"]
+        for name, value in self.labels.items():
+            args += ["--label", f"{name}={value}"]
         for secret_id, path in self.secrets.items():
             args += ["--secret", f"id={secret_id},src={path}"]
         if self.target:
@@ -133,6 +130,7 @@ def plan_build(
         build_args["SOURCE"] = facts.source
     secrets = {CA_SECRET_ID: facts.ca_bundle} if facts.ca_bundle else {}
     return BuildPlan(
+        labels=oci_labels(facts),
         dockerfile=config.path(config.dockerfile),
         context=config.path(config.build_context),
         tags=tuple(tags),
@@ -141,6 +139,18 @@ def plan_build(
         no_cache=no_cache,
         warnings=tuple(warnings),
     )
+
+
+def oci_labels(facts: Facts) -> dict[str, str]:
+    """The OCI labels dockyard stamps on the image itself, whatever the Dockerfile says or its
+    base carries: a label set at build time overrides any inherited one, so none of these is
+    ever a base image's (an unknown source is stamped empty for the same reason)."""
+    return {
+        f"{OCI}.version": facts.version,
+        f"{OCI}.revision": _revision_label(facts.revision),
+        f"{OCI}.created": facts.created,
+        f"{OCI}.source": facts.source or "",
+    }
 
 
 def image_ref(config: Config, tag: str, *, image: str | None = None) -> str:
@@ -192,19 +202,6 @@ def find_ca_bundle(environ: Mapping[str, str]) -> tuple[Path | None, list[str]]:
     return None, warnings
 
 
-def public_url(url: str) -> str:
-    """A remote URL without the user and password a CI checkout may carry in it."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        return ""
-    if not parts.scheme or not host:
-        return url if "@" not in url else url.split("@", 1)[1]
-    netloc = host if parts.port is None else f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
 def _revision_label(revision: Revision) -> str:
     if not revision.sha:
         return "unknown"
@@ -212,83 +209,6 @@ def _revision_label(revision: Revision) -> str:
 
 
 # ----------------------------------------------------------------- gather ---
-
-
-def read_version(config: Config) -> str:
-    """`[project].version` of the service's pyproject.toml."""
-    path = config.path(config.service_pyproject)
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MissingFileError(
-            f"{config.service_pyproject}: not found (tool.dockyard.service_pyproject)",
-            hint="point tool.dockyard.service_pyproject at the service's pyproject.toml",
-        ) from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(config.service_pyproject, [f"not valid TOML: {error}"]) from None
-    version = document.get("project", {}).get("version")
-    if not isinstance(version, str) or not version:
-        raise ConfigError(
-            config.service_pyproject,
-            ["[project].version: expected a static version string"],
-            hint='set `version = "0.1.0"` in the service\'s [project] table',
-        )
-    return version
-
-
-def read_uv_version(config: Config) -> str | None:
-    """The uv version pinned in uv.lock, so the image installs with the same resolver."""
-    lock = config.path("uv.lock")
-    try:
-        document = tomllib.loads(lock.read_text(encoding="utf-8"))
-    except (FileNotFoundError, tomllib.TOMLDecodeError):
-        return None
-    for package in document.get("package", []):
-        if package.get("name") == "uv" and isinstance(package.get("version"), str):
-            return str(package["version"])
-    return None
-
-
-def lock_inputs(config: Config) -> list[str]:
-    """The service's dependency lock, as paths for git: its changes make an image "-dirty".
-    No lock found is no input here (the dependency audit fails on it)."""
-    from dockyard.core.dependencies import find_lock
-
-    try:
-        return find_lock(config).relative(config.root)
-    except MissingFileError:
-        return []
-
-
-def read_revision(config: Config, environ: Mapping[str, str]) -> Revision:
-    """The short commit id, and whether the files the image is built from differ from it."""
-    git = ["git", "-C", str(config.root)]
-    head = proc.run([*git, "rev-parse", "--short=12", "HEAD"], env=environ, check=False)
-    if not head.ok:
-        return Revision(sha=None)
-    inputs = [config.dockerfile, *lock_inputs(config), "pyproject.toml", _service_dir(config)]
-    status = proc.run(
-        [*git, "status", "--porcelain", "--", *dict.fromkeys(inputs)], env=environ, check=False
-    )
-    stamp = proc.run([*git, "log", "-1", "--format=%ct"], env=environ, check=False)
-    committed = int(stamp.stdout.strip()) if stamp.ok and stamp.stdout.strip().isdigit() else None
-    return Revision(
-        sha=head.stdout.strip(), dirty=bool(status.stdout.strip()), committed_at=committed
-    )
-
-
-def read_source(config: Config, environ: Mapping[str, str]) -> str | None:
-    remote = proc.run(
-        ["git", "-C", str(config.root), "remote", "get-url", "origin"], env=environ, check=False
-    )
-    if not remote.ok:
-        return None
-    return public_url(remote.stdout.strip()) or None
-
-
-def _service_dir(config: Config) -> str:
-    parent = Path(config.service_pyproject).parent
-    return str(parent) if str(parent) != "." else "."
 
 
 def gather(config: Config, environ: Mapping[str, str], base: str | None = None) -> Facts:

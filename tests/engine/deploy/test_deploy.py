@@ -67,7 +67,8 @@ def world(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[World]:
     """Instance "alpha" serving v1, with v2 and a broken version built beside it."""
-    from dockyard.image.build import read_version, tag_safe
+    from dockyard.image.build import tag_safe
+    from dockyard.image.facts import read_version
 
     made = World.make(repo_config, docker_client, tmp_path_factory.mktemp("deploys"))
     base = f"{repo_config.image}:{tag_safe(read_version(repo_config))}"
@@ -337,7 +338,8 @@ def test_images_beyond_the_retained_versions_are_pruned(
     """Runs last: it prunes versions the other tests deploy."""
     from docker.errors import ImageNotFound
 
-    from dockyard.image.build import read_version, tag_safe
+    from dockyard.image.build import tag_safe
+    from dockyard.image.facts import read_version
 
     base = f"{world.config.image}:{tag_safe(read_version(world.config))}"
     fresh = [world.add_version(base, name) for name in ("p1", "p2")]

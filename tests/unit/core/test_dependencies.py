@@ -12,7 +12,7 @@ from dockyard.core.config import Config
 from dockyard.core.dependencies import LockKind, find_lock, poetry_requirements
 from dockyard.core.errors import ConfigError, MissingFileError
 from dockyard.core.results import Status
-from dockyard.image.build import lock_inputs
+from dockyard.image.facts import lock_inputs
 
 HASHED = "idna==3.7 \\\n    --hash=sha256:" + "0" * 64 + "\n"
 POETRY = (

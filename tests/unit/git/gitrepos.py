@@ -27,6 +27,9 @@ version = "1.0.0"
 project = "demo"
 image = "demo"
 
+[tool.dockyard.health]
+version_path = "/version"
+
 [tool.dockyard.deploy]
 monitor_settle_seconds = 0.5
 monitor_interval_seconds = 0.1

@@ -15,18 +15,14 @@ from dockyard.core.config import Config, parse_config
 from dockyard.core.errors import ConfigError, MissingFileError
 from dockyard.image.build import (
     Facts,
-    Revision,
     choose_base,
     created_timestamp,
     find_ca_bundle,
     gather,
     plan_build,
-    public_url,
-    read_revision,
-    read_uv_version,
-    read_version,
     tag_safe,
 )
+from dockyard.image.facts import Revision, public_url, read_revision, read_uv_version, read_version
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -85,10 +81,30 @@ def test_the_command_line_carries_arguments_and_the_ca_secret(tmp_path: Path) ->
         "--build-arg", "CREATED=2023-11-14T22:13:20Z",
         "--build-arg", "UV_VERSION=0.13.9",
         "--build-arg", "SOURCE=https://git.example/acme/shipyard",
+        "--label", "org.opencontainers.image.version=1.4.0",
+        "--label", "org.opencontainers.image.revision=abc123def456",
+        "--label", "org.opencontainers.image.created=2023-11-14T22:13:20Z",
+        "--label", "org.opencontainers.image.source=https://git.example/acme/shipyard",
         "--secret", f"id=ca,src={bundle}",
         str(tmp_path),
     ]  # fmt: skip
     assert "--no-cache" in plan_build(project(tmp_path), facts(), no_cache=True).command()
+
+
+def test_dockyard_stamps_every_oci_label_itself_so_none_is_inherited(tmp_path: Path) -> None:
+    command = plan_build(
+        project(tmp_path), facts(revision=Revision("abc123def456", dirty=True))
+    ).command()
+    labels = dict(
+        command[i + 1].split("=", 1) for i, part in enumerate(command) if part == "--label"
+    )
+    assert labels == {
+        "org.opencontainers.image.version": "1.4.0",
+        "org.opencontainers.image.revision": "abc123def456-dirty",
+        "org.opencontainers.image.created": "2023-11-14T22:13:20Z",
+        # No known remote: stamped empty, so a base image's source never passes for the service's.
+        "org.opencontainers.image.source": "",
+    }
 
 
 def test_the_base_image_is_the_option_else_the_local_stand_in_else_the_official(

@@ -24,6 +24,15 @@ BASE_DIR = "docker/base"
 DEBIAN = "debian"
 FINGERPRINT_LABEL = "dev.dockyard.base.fingerprint"
 DOCKERFILE_LABEL = "dev.dockyard.dockerfile"
+# The release a base image packages, under dockyard's own key: never the OCI version label, which
+# an image built FROM the base would otherwise inherit as if it were its own version.
+RELEASE_LABEL = "dev.dockyard.base.release"
+IMPORT_LABELS = (
+    "org.opencontainers.image.title",
+    "org.opencontainers.image.description",
+    "org.opencontainers.image.created",
+    "org.opencontainers.image.source",
+)
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -91,7 +100,7 @@ class BaseImage:
 
     def labels(self) -> dict[str, str]:
         """Labels set from outside the Dockerfile: what makes the up-to-date check possible."""
-        labels = {FINGERPRINT_LABEL: self.fingerprint}
+        labels = {FINGERPRINT_LABEL: self.fingerprint, RELEASE_LABEL: self.version}
         if not self.imported:
             labels[DOCKERFILE_LABEL] = self.dockerfile
         return labels
@@ -188,7 +197,7 @@ def plan_base_images(config: Config, created: str) -> list[BaseImage]:
         fixed = tuple(args)
         seed = [suite, images.debian_mirror, *(f"{k}={v}" for k, v in fixed)]
         if parent is None:
-            seed += [*TRIM_REMOVE, "|", *TRIM_KEEP, *import_changes_fixed()]
+            seed += [*TRIM_REMOVE, "|", *TRIM_KEEP, *import_changes_fixed(), *IMPORT_LABELS]
         else:
             seed.append(parent.fingerprint)
         fingerprint = _digest(seed, tree_digest(config.root / context))
@@ -327,14 +336,8 @@ def import_changes_fixed() -> list[str]:
 def import_changes(item: BaseImage) -> list[str]:
     """Instructions for `docker import --change`: environment, command and labels."""
     args = dict(item.build_args)
-    labels = {
-        "org.opencontainers.image.title": item.name.rpartition(":")[0],
-        "org.opencontainers.image.description": item.title,
-        "org.opencontainers.image.version": item.version,
-        "org.opencontainers.image.created": args["CREATED"],
-        "org.opencontainers.image.source": args["SOURCE"],
-        **item.labels(),
-    }
+    values = (item.name.rpartition(":")[0], item.title, args["CREATED"], args["SOURCE"])
+    labels = {**dict(zip(IMPORT_LABELS, values, strict=True)), **item.labels()}
     return [*import_changes_fixed(), *(f'LABEL {key}="{value}"' for key, value in labels.items())]
 
 

@@ -149,6 +149,9 @@ def test_the_debian_base_is_imported_with_its_environment_command_and_labels(
     assert 'CMD ["bash"]' in changes
     assert f'LABEL {FINGERPRINT_LABEL}="{debian.fingerprint}"' in changes
     assert f'LABEL org.opencontainers.image.created="{CREATED}"' in changes
+    assert 'LABEL dev.dockyard.base.release="12"' in changes
+    # An image built FROM a base would inherit it as its own version.
+    assert not any("org.opencontainers.image.version" in change for change in changes)
 
 
 def test_apt_sources_include_updates_and_security_beside_a_debian_mirror() -> None:
@@ -264,3 +267,10 @@ def test_a_damaged_state_file_names_the_line_and_the_fix() -> None:
     with pytest.raises(UnreadableFileError, match=r"images.env:3: expected KEY=IMAGE") as error:
         parse_overrides("# comment\n\nnot a line\nREDIS_IMAGE=x/redis:7\n", ".dockyard/images.env")
     assert "image.base" in str(error.value)
+
+
+def test_no_base_dockerfile_sets_an_oci_version_for_its_images_to_inherit() -> None:
+    dockerfiles = sorted((Path(__file__).resolve().parents[4] / "docker/base").glob("*/Dockerfile"))
+    assert len(dockerfiles) >= 4
+    for dockerfile in dockerfiles:
+        assert "org.opencontainers.image.version" not in dockerfile.read_text(encoding="utf-8")
