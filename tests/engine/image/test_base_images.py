@@ -27,7 +27,13 @@ from dockyard.core.config import Config, Images, load_config
 from dockyard.core.console import make_console
 from dockyard.core.invocation import Invocation, toolchain_environ
 from dockyard.core.results import Status
-from dockyard.image.base.plan import FINGERPRINT_LABEL, local_names, local_overrides, read_overrides
+from dockyard.image.base.plan import (
+    FINGERPRINT_LABEL,
+    RELEASE_LABEL,
+    local_names,
+    local_overrides,
+    read_overrides,
+)
 from dockyard.image.commands import base
 from dockyard.image.scan import scan_image
 
@@ -168,8 +174,10 @@ def test_every_image_carries_its_fingerprint_and_oci_labels(
         assert len(labels[FINGERPRINT_LABEL]) == 64, name
         assert labels["org.opencontainers.image.source"] == f"docker/base/{key}"
         assert labels["org.opencontainers.image.created"].endswith("Z")
+        # No OCI version for the service images built FROM it to inherit as their own.
+        assert "org.opencontainers.image.version" not in labels, name
     postgres = docker_client.images.get(built.names["postgres"]).labels
-    assert postgres["org.opencontainers.image.version"] == "15"
+    assert postgres[RELEASE_LABEL] == "15"
     assert "NOT 16" in postgres["org.opencontainers.image.description"]
 
 
