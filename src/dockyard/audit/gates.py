@@ -24,6 +24,7 @@ from dockyard.audit.instances import InstanceChecks, instance_findings, stale_bi
 from dockyard.core import proc
 from dockyard.core.config import Audit, Config
 from dockyard.core.errors import DockyardError, MissingFileError
+from dockyard.core.files import git_files
 from dockyard.core.results import CheckResult, fail, ok, warn
 from dockyard.image.hadolint import hadolint_gate
 from dockyard.stack.compose import ComposeProject
@@ -36,19 +37,12 @@ SECRETS_BASELINE = ".secrets.baseline"
 
 def project_files(root: Path, environ: Mapping[str, str], exclude: Iterable[str]) -> list[str]:
     """Files git tracks or would add (untracked, not ignored), minus the `exclude` globs."""
-    listed = proc.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=root,
-        env=environ,
-    ).stdout
     patterns = list(exclude)
-    return sorted(
+    return [
         name
-        for name in set(listed.split("\0"))
-        if name
-        and (root / name).is_file()
-        and not any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
-    )
+        for name in git_files(root, environ)
+        if (root / name).is_file() and not any(fnmatch.fnmatch(name, p) for p in patterns)
+    ]
 
 
 def dockerfiles(files: Iterable[str]) -> list[str]:

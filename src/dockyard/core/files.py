@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+
+from dockyard.core import proc
 
 
 def replace_atomically(
@@ -42,3 +45,15 @@ def sync_directory(directory: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def git_files(root: Path, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The project's files as git sees them: what it tracks and the new files it does not
+    ignore, relative to `root`, sorted. Raises CommandFailedError outside a git work tree, and
+    MissingFileError without git."""
+    listed = proc.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=root,
+        env=environ,
+    ).stdout
+    return sorted({name for name in listed.split("\0") if name})

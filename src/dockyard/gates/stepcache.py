@@ -15,14 +15,13 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard.core.errors import DockyardError, UnreadableFileError
-from dockyard.core.files import replace_atomically
+from dockyard.core.files import git_files, replace_atomically
 
 RECORDS_DIR = "dockyard-step-cache"
 # `DOCKYARD_STEP_CACHE=off` runs every step, whatever passed before.
@@ -153,19 +152,14 @@ def project_files(root: Path) -> list[Path]:
     ignore (so a new test counts), in a stable order. Outside a git checkout, every file under
     `root` except the environments, caches and reports that a run itself writes."""
     try:
-        listed = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=root, capture_output=True, check=True, timeout=60,
-        )  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
+        return [root / name for name in git_files(root)]
+    except DockyardError:
         skipped = {".git", ".nox", ".venv", "reports", ".dockyard", "__pycache__"}
         return sorted(
             path
             for path in root.rglob("*")
             if path.is_file() and not skipped.intersection(path.relative_to(root).parts)
         )
-    names = {name for name in listed.stdout.decode().split("\0") if name}
-    return sorted(root / name for name in names)
 
 
 def enabled(environ: Mapping[str, str]) -> bool:
