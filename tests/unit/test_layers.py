@@ -84,6 +84,8 @@ ADAPTERS = (
 
 # A task module is imported by `invoke --list`: at its top level only invoke and the bridge.
 TASK_MODULE_IMPORTS = ("__future__", "invoke", "dockyard.core.invocation")
+# The package's own `tasks.py` gathers the areas' task modules for a project's tasks.py.
+GATHERER_IMPORTS = (*TASK_MODULE_IMPORTS, "pathlib")
 
 
 def imported(tree: ast.AST, module: str) -> Iterator[tuple[int, str]]:
@@ -141,14 +143,24 @@ def adapters_in_pure_modules(package: Path) -> list[str]:
     return sorted(found.values())
 
 
+def area_path(target: str) -> Path:
+    """`dockyard.stack` or `dockyard.stack.tasks` -> `stack`; anything else -> a path no area has."""
+    parts = target.removesuffix(".tasks").split(".")
+    return Path(*parts[1:]) if len(parts) == 2 and parts[0] == "dockyard" else Path("-")
+
+
 def heavy_task_imports(package: Path) -> list[str]:
     found: dict[tuple[Path, int], str] = {}
     for path in sorted(package.rglob("tasks.py")):
         tree = ast.parse(path.read_text())
+        gatherer = path.parent == package
         for node in tree.body:  # only the top level: imports inside a task run on use
             if isinstance(node, ast.Import | ast.ImportFrom):
                 for line, target in imported(node, module_name(package, path)):
-                    if not target.startswith(TASK_MODULE_IMPORTS):
+                    if gatherer and (package / area_path(target) / "tasks.py").is_file():
+                        continue  # `from dockyard.<area> import tasks`
+                    allowed = GATHERER_IMPORTS if gatherer else TASK_MODULE_IMPORTS
+                    if not target.startswith(allowed):
                         where = f"{path.relative_to(package)}:{line}"
                         found.setdefault((path, line), f"{where}: imports {target}")
     return sorted(found.values())
