@@ -37,6 +37,7 @@ from dockyard.image.dockerfile import tls_cause, tls_failed
 from dockyard.image.facts import Revision, read_revision, read_source, read_uv_version, read_version
 
 CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT")
+BASE_ARGUMENT = "BASE_IMAGE"  # the build argument that names the base image
 CA_SECRET_ID = "ca"  # noqa: S105 - the name of the BuildKit secret, not a secret
 BUILD_TIMEOUT_S = 1800.0
 OCI = "org.opencontainers.image"
@@ -120,7 +121,7 @@ def plan_build(
         warnings.append("not a git checkout: the image gets no revision tag")
     tags.append(image_ref(config, "latest", image=image))
     build_args = {
-        "BASE_IMAGE": facts.base_image,
+        BASE_ARGUMENT: facts.base_image,
         "VERSION": facts.version,
         "REVISION": _revision_label(revision),
         "CREATED": facts.created,
@@ -201,6 +202,28 @@ def find_ca_bundle(environ: Mapping[str, str]) -> tuple[Path | None, list[str]]:
             return path, warnings
         warnings.append(f"{variable}={value} is not a file: not passed to the build")
     return None, warnings
+
+
+def images_present(environ: Mapping[str, str], names: list[str]) -> set[str]:
+    """Those of `names` the engine has (none when no engine answers: the build then says so)."""
+    from docker.errors import DockerException, ImageNotFound
+
+    from dockyard.core.engine import connect
+
+    found = set()
+    client = connect(environ)
+    try:
+        for name in names:
+            try:
+                client.images.get(name)
+                found.add(name)
+            except ImageNotFound:
+                continue
+            except DockerException as error:
+                raise CommandFailedError(f"could not inspect the image {name}: {error}") from None
+    finally:
+        client.close()
+    return found
 
 
 def _revision_label(revision: Revision) -> str:

@@ -10,7 +10,7 @@ network without mounting the CA bundle's BuildKit secret. Nothing here reads a f
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 DIRECTIVE = re.compile(r"^#\s*escape\s*=\s*([\\`])\s*$", re.IGNORECASE)
@@ -305,3 +305,51 @@ def tls_cause(text: str, path: str, secret_id: str, bundle: str | None) -> TlsCa
 
 def _shortened(text: str, width: int = 90) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
+
+
+@dataclass(frozen=True)
+class BuiltOn:
+    """What an image is really built on: the images its FROM lines name, resolved."""
+
+    images: tuple[str, ...]  # each external image once, in the order the FROM lines name them
+    uses_base_argument: bool
+    warnings: tuple[str, ...] = ()
+
+
+def built_on(
+    text: str,
+    path: str,
+    build_args: Mapping[str, str],
+    base_argument: str,
+    present: Collection[str],
+) -> BuiltOn:
+    """The images a build starts FROM, with a warning when the Dockerfile ignores the base-image
+    argument (so the base passed is not what it is built on), when a FROM cannot be resolved,
+    and for each image not in `present` (those the engine has): without a registry, those
+    cannot be pulled."""
+    uses = base_uses(text, build_args)
+    external = [use for use in uses if use.external]
+    images = tuple(dict.fromkeys(use.image for use in external if not use.unresolved))
+    uses_base = uses_argument(text, base_argument)
+    warnings = []
+    if uses and not uses_base:
+        froms = ", ".join(f"{use.image} ({path}:{use.line})" for use in external) or "scratch"
+        passed = build_args.get(base_argument)
+        warnings.append(
+            f"{path} does not use the {base_argument} build argument: {passed} is not used,"
+            f" the image is built on {froms}; to build on the base dockyard passes,"
+            f" declare `ARG {base_argument}` and start FROM ${{{base_argument}}}"
+        )
+    for use in external:
+        if use.unresolved:
+            warnings.append(
+                f"{path}:{use.line}: FROM {use.written} uses {', '.join(use.unresolved)}, which has"
+                " no value: give it a default or pass it as a build argument"
+            )
+        elif use.image not in present:
+            warnings.append(
+                f"{path}:{use.line}: FROM {use.image} is not in the engine: the build pulls it, "
+                "which fails where no registry can be reached (build it here, or start FROM "
+                f"${{{base_argument}}} so `invoke image.base`'s stand-in can be used)"
+            )
+    return BuiltOn(images, uses_base, tuple(dict.fromkeys(warnings)))

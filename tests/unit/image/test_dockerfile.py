@@ -7,6 +7,7 @@ import pytest
 
 from dockyard.image.dockerfile import (
     base_uses,
+    built_on,
     fetch_tools,
     fetching_runs_without_secret,
     tls_cause,
@@ -134,3 +135,33 @@ def test_refused_certificates_are_recognised_in_build_output(output: str) -> Non
 
 def test_other_failures_are_not_taken_for_tls() -> None:
     assert not tls_failed("ERROR: No matching distribution found for nothing-such==1")
+
+
+STAND_IN = "dockyard-base/python:3.11-bookworm"
+
+
+def test_a_dockerfile_on_the_base_argument_is_built_on_the_image_passed() -> None:
+    """The stand-in passed as BASE_IMAGE is what the image is built on; nothing to warn."""
+    found = built_on(SERVICE, "Dockerfile", {"BASE_IMAGE": STAND_IN}, "BASE_IMAGE", {STAND_IN})
+    assert found.images == (STAND_IN,)
+    assert found.uses_base_argument
+    assert found.warnings == ()
+
+
+def test_a_dockerfile_that_ignores_the_base_argument_does_not_claim_the_stand_in() -> None:
+    """It reports the FROM line really used, and that it cannot be pulled offline."""
+    text = "ARG BASE_IMAGE\nFROM python:3.13-slim\nRUN true\n"
+    found = built_on(text, "Dockerfile", {"BASE_IMAGE": STAND_IN}, "BASE_IMAGE", set())
+    assert found.images == ("python:3.13-slim",)
+    assert not found.uses_base_argument
+    ignored, missing = found.warnings
+    assert f"{STAND_IN} is not used" in ignored
+    assert "python:3.13-slim (Dockerfile:2)" in ignored
+    assert missing.startswith("Dockerfile:2: FROM python:3.13-slim is not in the engine")
+    assert "no registry" in missing
+
+
+def test_an_image_the_engine_has_is_not_warned_about() -> None:
+    text = "FROM python:3.13-slim\n"
+    found = built_on(text, "Dockerfile", {}, "BASE_IMAGE", {"python:3.13-slim"})
+    assert [w for w in found.warnings if "not in the engine" in w] == []
