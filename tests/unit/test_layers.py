@@ -65,6 +65,7 @@ PURE = [
     "audit/hardening/findings.py",
     "audit/hardening/compose.py",
     "audit/hardening/dockerfile.py",
+    "image/dockerfile.py",
 ]
 
 # What a pure module may not import: processes, the engine, the network, locks.

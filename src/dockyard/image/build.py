@@ -33,9 +33,11 @@ from pathlib import Path
 from dockyard.core import proc
 from dockyard.core.config import Config
 from dockyard.core.errors import CommandFailedError, ConfigError, MissingFileError
+from dockyard.image.dockerfile import tls_cause, tls_failed
 from dockyard.image.facts import Revision, read_revision, read_source, read_uv_version, read_version
 
 CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT")
+BASE_ARGUMENT = "BASE_IMAGE"  # the build argument that names the base image
 CA_SECRET_ID = "ca"  # noqa: S105 - the name of the BuildKit secret, not a secret
 BUILD_TIMEOUT_S = 1800.0
 OCI = "org.opencontainers.image"
@@ -119,7 +121,7 @@ def plan_build(
         warnings.append("not a git checkout: the image gets no revision tag")
     tags.append(image_ref(config, "latest", image=image))
     build_args = {
-        "BASE_IMAGE": facts.base_image,
+        BASE_ARGUMENT: facts.base_image,
         "VERSION": facts.version,
         "REVISION": _revision_label(revision),
         "CREATED": facts.created,
@@ -200,6 +202,28 @@ def find_ca_bundle(environ: Mapping[str, str]) -> tuple[Path | None, list[str]]:
             return path, warnings
         warnings.append(f"{variable}={value} is not a file: not passed to the build")
     return None, warnings
+
+
+def images_present(environ: Mapping[str, str], names: list[str]) -> set[str]:
+    """Those of `names` the engine has (none when no engine answers: the build then says so)."""
+    from docker.errors import DockerException, ImageNotFound
+
+    from dockyard.core.engine import connect
+
+    found = set()
+    client = connect(environ)
+    try:
+        for name in names:
+            try:
+                client.images.get(name)
+                found.add(name)
+            except ImageNotFound:
+                continue
+            except DockerException as error:
+                raise CommandFailedError(f"could not inspect the image {name}: {error}") from None
+    finally:
+        client.close()
+    return found
 
 
 def _revision_label(revision: Revision) -> str:
@@ -292,11 +316,7 @@ def run_build(
     seconds = time.monotonic() - started
     output = "\n".join(lines)
     if code != 0:
-        tail = "\n".join(lines[-30:])
-        raise CommandFailedError(
-            f"`docker build` of {plan.tags[0]} exited with {code}:\n{tail}",
-            hint=_failure_hint(output),
-        )
+        raise build_failure(plan, code, lines)
     inspect = proc.run(
         ["docker", "image", "inspect", "--format", "{{.Id}} {{.Size}}", plan.tags[0]],
         env=environ,
@@ -305,12 +325,26 @@ def run_build(
     return BuildResult(plan, image_id, int(size), seconds, output)
 
 
-def _failure_hint(output: str) -> str | None:
-    if "CERTIFICATE_VERIFY_FAILED" in output or "invalid peer certificate" in output:
-        return (
-            "TLS is intercepted here: set SSL_CERT_FILE to the CA bundle "
-            "(e.g. /etc/ssl/certs/ca-certificates.crt) so the build gets it as a secret"
+def build_failure(plan: BuildPlan, code: int, lines: list[str]) -> CommandFailedError:
+    """The error for a failed build, naming its cause when the output shows one: for a refused
+    certificate, the RUN lines of the Dockerfile that fetch without the CA bundle's secret."""
+    head = f"`docker build` of {plan.tags[0]} exited with {code}"
+    tail = "\n".join(lines[-30:])
+    output = "\n".join(lines)
+    if tls_failed(output):
+        bundle = plan.secrets.get(CA_SECRET_ID)
+        try:
+            text = plan.dockerfile.read_text(encoding="utf-8")
+        except OSError:
+            text = ""
+        name = (
+            plan.dockerfile.relative_to(plan.context).as_posix()
+            if plan.dockerfile.is_relative_to(plan.context)
+            else str(plan.dockerfile)
         )
+        found = tls_cause(text, name, CA_SECRET_ID, str(bundle) if bundle else None)
+        return CommandFailedError(f"{head}: {found.cause}\n{tail}", hint=found.hint)
+    hint = None
     if "failed to resolve source metadata" in output or "pull access denied" in output:
-        return "the base image is not available: run `invoke image.base` or pass --base"
-    return None
+        hint = "the base image is not available: run `invoke image.base` or pass --base"
+    return CommandFailedError(f"{head}:\n{tail}", hint=hint)

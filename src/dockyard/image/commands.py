@@ -150,16 +150,22 @@ def scan(invocation: Invocation, image: str = "", dockerfile: str = "") -> int:
 
 def build(invocation: Invocation, base: str | None = None, no_cache: bool = False) -> int:
     """Build and tag the service's production image; print the tags and its size."""
-    from dockyard.image.build import gather, plan_build, run_build
+    from dockyard.image.build import BASE_ARGUMENT, gather, images_present, plan_build, run_build
+    from dockyard.image.dockerfile import base_uses, built_on
 
     config = invocation.config
     console = invocation.console
     facts = gather(config, invocation.environ, base)
     plan = plan_build(config, facts, no_cache=no_cache)
-    for warning in plan.warnings:
+    text = plan.dockerfile.read_text(encoding="utf-8")
+    wanted = [use.image for use in base_uses(text, plan.build_args) if use.external]
+    present = images_present(invocation.environ, wanted)
+    bases = built_on(text, config.dockerfile, plan.build_args, BASE_ARGUMENT, present)
+    for warning in (*plan.warnings, *bases.warnings):
         console.print(f"[yellow]warn[/]  {warning}")
+    on = ", ".join(bases.images) or "scratch"
     console.print(
-        f"building {plan.tags[0]} from {config.dockerfile} on {facts.base_image}"
+        f"building {plan.tags[0]} from {config.dockerfile} on {on}"
         + (" (CA bundle as a build secret)" if plan.secrets else "")
     )
     result = run_build(plan, invocation.environ, on_line=_progress(invocation))
@@ -172,7 +178,9 @@ def build(invocation: Invocation, base: str | None = None, no_cache: bool = Fals
         "size_budget_mb": budget,
         "seconds": round(result.seconds, 1),
         "build_args": plan.build_args,
-        "warnings": list(plan.warnings),
+        "built_on": list(bases.images),
+        "uses_base_argument": bases.uses_base_argument,
+        "warnings": [*plan.warnings, *bases.warnings],
     }
 
     def lines(console: Console) -> None:

@@ -175,13 +175,28 @@ def assess(
         if container.health == "unhealthy":
             return ServiceState(plan.name, Verdict.FAILED, f"{container.name} is unhealthy", mine)
     running = [c for c in mine if c.status == "running"]
-    healthy = [c for c in running if c.health == "healthy" or not plan.has_healthcheck]
+    # A container's own healthcheck (from its image, when compose declares none) counts too:
+    # one still "starting" is not ready, so `stack.health` right after `stack.up` agrees.
+    healthy = [
+        c for c in running if c.health == "healthy" or (not plan.has_healthcheck and not c.health)
+    ]
     if len(healthy) == len(mine):
         word = "healthy" if plan.has_healthcheck else "running"
         return ServiceState(plan.name, Verdict.READY, f"{len(mine)}/{len(mine)} {word}", mine)
     return ServiceState(
         plan.name, Verdict.WAITING, f"{len(healthy)}/{len(mine)} healthy, starting", mine
     )
+
+
+def still_starting(states: Iterable[ServiceState]) -> list[ContainerState]:
+    """The running containers whose healthcheck has not yet passed or failed: until none is
+    left, the stack is not ready, even where a readiness probe already vouched for a service."""
+    return [
+        c
+        for state in states
+        for c in state.containers
+        if c.status == "running" and c.health == "starting"
+    ]
 
 
 def observe(plans: Iterable[ServicePlan], containers: list[ContainerState]) -> list[ServiceState]:

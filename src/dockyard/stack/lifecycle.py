@@ -35,6 +35,7 @@ from dockyard.stack.compose import (
     container_state,
     observe,
     plan_services,
+    still_starting,
     stop_order,
 )
 
@@ -225,14 +226,26 @@ def wait_ready(
             failed = next((s for s in states if s.verdict is Verdict.WAITING), states[0])
         if failed is not None:
             raise StackFailedError(diagnose(client, failed, "failed"))
-        # Ready only once compose has finished too: until then it may still replace containers
-        # that look healthy now.
+        # Ready only once compose has finished too (until then it may still replace containers
+        # that look healthy now), and once no container's own healthcheck is still starting.
+        starting = still_starting(states)
         if len(reached) == len(plans) and (starter is None or starter.poll() == 0):
-            return Readiness(time.monotonic() - started, reached, started)
+            if not starting:
+                return Readiness(time.monotonic() - started, reached, started)
+            _show_starting(console, starting, shown)
         if time.monotonic() >= deadline:
-            late = next(s for s in states if s.name not in reached)
+            waiting = (
+                s for s in states if s.name not in reached or set(s.containers) & set(starting)
+            )
+            late = next(waiting, states[0])
             raise StackFailedError(diagnose(client, late, f"not ready after {timeout:.0f} s"))
         time.sleep(POLL_SECONDS)
+
+
+def _show_starting(console: Console, starting: list[ContainerState], shown: dict[str, str]) -> None:
+    for each in (c for c in starting if shown.get(c.name) != "starting"):
+        shown[each.name] = "starting"
+        console.print(f"  {each.service:<12} waiting  {each.name}: healthcheck starting")
 
 
 def _vouch(states: list[ServiceState], probe: Probe) -> list[ServiceState]:

@@ -14,6 +14,7 @@ from dockyard.stack.compose import (
     container_state,
     observe,
     plan_services,
+    still_starting,
     stop_order,
 )
 
@@ -152,3 +153,19 @@ def test_dependants_stop_before_what_they_depend_on_and_a_missing_one_is_no_reas
     }
     assert stop_order(labels) == [["proxy", "worker"], ["app", "redis"], ["postgres"]]
     assert stop_order({"a": "b:x:false", "b": "a:x:false"}) == [["a", "b"]]
+
+
+def test_a_container_whose_own_healthcheck_is_starting_is_not_ready() -> None:
+    """An image's HEALTHCHECK counts even where compose declares none: while it is starting,
+    the service waits, so `stack.health` does not fail right after `stack.up` said ready."""
+    plan = ServicePlan("cron", has_healthcheck=False)
+    state = assess(plan, [ContainerState("cron", "cron-1", "running", "starting")])
+    assert state.verdict is Verdict.WAITING
+    healthy = assess(plan, [ContainerState("cron", "cron-1", "running", "healthy")])
+    assert healthy.verdict is Verdict.READY
+
+
+def test_containers_still_starting_are_found_across_services() -> None:
+    web = assess(WEB, [running("web", "web-1"), running("web", "web-2", "starting")])
+    cron = assess(ServicePlan("cron"), [ContainerState("cron", "cron-1", "exited", "starting")])
+    assert [c.name for c in still_starting([web, cron])] == ["web-2"]

@@ -11,18 +11,15 @@ from __future__ import annotations
 import dataclasses
 import re
 import shlex
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from dockyard.audit.hardening.findings import Finding
 from dockyard.core.config import Hardening
 from dockyard.core.secrets import Where, looks_secret
+from dockyard.image.dockerfile import Instruction, read_instructions
+from dockyard.image.dockerfile import expand as _expand
 
-DIRECTIVE = re.compile(r"^#\s*escape\s*=\s*([\\`])\s*$", re.IGNORECASE)
-HEREDOC = re.compile(r"<<(-?)[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?")
-VARIABLE = re.compile(
-    r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))"
-)
 SEPARATOR = re.compile(r"&&|\|\||[;|\n]")
 APT = r"(?:^|[\s/])apt(?:-get)?\s(?:[^\n]*\s)?"
 APT_UPDATE = re.compile(APT + r"update\b")
@@ -42,13 +39,6 @@ SECRET_FILE = re.compile(
 )
 HEALTHCHECK_OPTIONS = ("interval", "timeout", "start-period", "retries")
 REMOVE_LISTS = "rm -rf /var/lib/apt/lists/*"
-
-
-@dataclass(frozen=True)
-class Instruction:
-    line: int
-    keyword: str  # upper case
-    arguments: str  # continuations joined; a heredoc's body follows a newline
 
 
 @dataclass(frozen=True)
@@ -79,45 +69,7 @@ class Dockerfile:
 
 def parse(text: str, path: str) -> Dockerfile:
     """The instructions of a Dockerfile, grouped into stages."""
-    lines = text.splitlines()
-    escape = "\\"
-    for line in lines:
-        if not line.startswith("#"):
-            break
-        if directive := DIRECTIVE.match(line):
-            escape = directive.group(1)
-    instructions: list[Instruction] = []
-    index = 0
-    while index < len(lines):
-        start, parts = index, []
-        stripped = lines[index].strip()
-        index += 1
-        if not stripped or stripped.startswith("#"):
-            continue
-        current = lines[start].rstrip()
-        while current.endswith(escape) and index <= len(lines):
-            parts.append(current[: -len(escape)])
-            current = ""
-            while index < len(lines) and lines[index].strip()[:1] in {"", "#"}:
-                index += 1  # comments and empty lines inside a continuation are dropped
-            if index < len(lines):
-                current = lines[index].rstrip()
-                index += 1
-        parts.append(current)
-        logical = "".join(parts).strip()
-        keyword, _, arguments = logical.partition(" ")
-        for heredoc in HEREDOC.finditer(arguments):
-            body = []
-            while index < len(lines):
-                line = lines[index]
-                index += 1
-                ended = line.strip() if heredoc.group(1) else line
-                if ended == heredoc.group(2):
-                    break
-                body.append(line)
-            arguments += "\n" + "\n".join(body)
-        instructions.append(Instruction(start + 1, keyword.upper(), arguments.strip()))
-    return _stages(path, instructions)
+    return _stages(path, read_instructions(text))
 
 
 def _stages(path: str, instructions: list[Instruction]) -> Dockerfile:
@@ -355,26 +307,6 @@ def _split(text: str) -> list[str]:
         return shlex.split(text, posix=True)
     except ValueError:
         return text.split()
-
-
-def _expand(text: str, values: Mapping[str, str | None]) -> tuple[str, list[str]]:
-    """`text` with `$VAR`, `${VAR}`, `${VAR:-default}` and `${VAR:+alt}` replaced."""
-    missing: list[str] = []
-
-    def substitute(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(4)
-        value = values.get(name)
-        operator, word = match.group(2), match.group(3) or ""
-        if operator == ":-":
-            return value if value else word
-        if operator == ":+":
-            return word if value else ""
-        if value is None:
-            missing.append(name)
-            return match.group(0)
-        return value
-
-    return VARIABLE.sub(substitute, text), missing
 
 
 def _allowed_source(name: str, df: Dockerfile) -> bool:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from dockyard.core.config import Config, Images
 from dockyard.core.errors import ConfigError, MissingFileError
+from dockyard.image.base.python import python_for
 from dockyard.image.overrides import read_overrides as read_overrides  # noqa: PLC0414  (re-exported)
 
 BASE_DIR = "docker/base"
@@ -48,8 +49,12 @@ class Release:
 
 
 # Debian bookworm ships PostgreSQL 15 where the official default is 16: a data directory
-# initialised by one cannot be opened by the other.
-RELEASES = {"bookworm": Release(debian="12", python="3.11", postgres="15", redis="7", nginx="1.22")}
+# initialised by one cannot be opened by the other. The Python stand-in follows the service's
+# Python (`dockyard.image.base.python`), so it may come from another release than the rest.
+RELEASES = {
+    "bookworm": Release(debian="12", python="3.11", postgres="15", redis="7", nginx="1.22"),
+    "trixie": Release(debian="13", python="3.13", postgres="17", redis="8", nginx="1.26"),
+}
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,7 @@ class BaseImage:
 
     key: str
     name: str
+    suite: str  # the Debian release it is built from
     context: str  # relative to the project root
     version: str
     title: str
@@ -132,14 +138,31 @@ def release(images: Images) -> Release:
 
 
 def local_names(config: Config) -> dict[str, str]:
-    """The local image of each kind, e.g. {"postgres": "dockyard-base/postgres:15-bookworm"}."""
+    """The local image of each kind, e.g. {"postgres": "dockyard-base/postgres:15-bookworm"};
+    with a second Debian base (`debian-trixie`, say) when the Python stand-in needs one."""
     images = config.images
-    versions = release(images)
-    suite = images.debian_suite
-    names = {DEBIAN: f"{images.local_prefix}/{DEBIAN}:{suite}"}
+    suites = kind_suites(config)
+    debian = dict.fromkeys([images.debian_suite, *suites.values()])
+    names = {
+        _debian_key(config, suite): f"{images.local_prefix}/{DEBIAN}:{suite}" for suite in debian
+    }
     for kind in KINDS[1:]:
-        names[kind.key] = f"{images.local_prefix}/{kind.key}:{getattr(versions, kind.key)}-{suite}"
+        version, suite = getattr(RELEASES[suites[kind.key]], kind.key), suites[kind.key]
+        names[kind.key] = f"{images.local_prefix}/{kind.key}:{version}-{suite}"
     return names
+
+
+def kind_suites(config: Config) -> dict[str, str]:
+    """The Debian release each kind is built from: the configured one, except for Python,
+    which comes from the release that ships the service's Python."""
+    release(config.images)
+    suite = config.images.debian_suite
+    python = python_for(config, {name: each.python for name, each in RELEASES.items()})
+    return {kind.key: python.suite if kind.key == "python" else suite for kind in KINDS}
+
+
+def _debian_key(config: Config, suite: str) -> str:
+    return DEBIAN if suite == config.images.debian_suite else f"{DEBIAN}-{suite}"
 
 
 # The base images of the optional parts, and the `[tool.dockyard.services]` key of each.
@@ -180,14 +203,19 @@ def plan_base_images(config: Config, created: str) -> list[BaseImage]:
     an unchanged image is never rebuilt just because time has passed.
     """
     images = config.images
-    versions = release(images)
     names = local_names(config)
-    suite = images.debian_suite
+    suites = kind_suites(config)
+    kinds = wanted_kinds(config)
+    # A Debian base for each release the other images need, the configured one first.
+    needed = dict.fromkeys([images.debian_suite, *(suites[kind.key] for kind in kinds)])
+    entries = [(KINDS[0], suite) for suite in needed] + [(k, suites[k.key]) for k in kinds[1:]]
     plan: list[BaseImage] = []
-    parent: BaseImage | None = None
-    for kind in wanted_kinds(config):
+    parents: dict[str, BaseImage] = {}
+    for kind, suite in entries:
+        key = _debian_key(config, suite) if kind.key == DEBIAN else kind.key
         context = f"{BASE_DIR}/{kind.key}"
-        version = versions.debian if kind.key == DEBIAN else getattr(versions, kind.key)
+        version = str(getattr(RELEASES[suite], kind.key))
+        parent = parents.get(suite)
         args: list[tuple[str, str]] = []
         if parent is not None:
             args.append(("BASE", parent.name))
@@ -202,8 +230,9 @@ def plan_base_images(config: Config, created: str) -> list[BaseImage]:
             seed.append(parent.fingerprint)
         fingerprint = _digest(seed, tree_digest(config.root / context))
         item = BaseImage(
-            key=kind.key,
-            name=names[kind.key],
+            key=key,
+            name=names[key],
+            suite=suite,
             context=context,
             version=version,
             title=kind.title.format(suite=suite, version=version),
@@ -214,8 +243,7 @@ def plan_base_images(config: Config, created: str) -> list[BaseImage]:
             fingerprint=fingerprint,
         )
         plan.append(item)
-        if parent is None:
-            parent = item
+        parents.setdefault(suite, item)
     return plan
 
 
@@ -302,9 +330,10 @@ def trimmed(relative: str) -> bool:
     )
 
 
-def debootstrap_command(images: Images, target: Path) -> list[str]:
+def debootstrap_command(images: Images, target: Path, suite: str | None = None) -> list[str]:
     return [
-        "debootstrap", "--variant=minbase", images.debian_suite, str(target), images.debian_mirror,
+        "debootstrap", "--variant=minbase", suite or images.debian_suite, str(target),
+        images.debian_mirror,
     ]  # fmt: skip
 
 
@@ -314,9 +343,9 @@ def security_mirror(mirror: str) -> str | None:
     return f"{stripped}-security" if stripped.endswith("/debian") else None
 
 
-def apt_sources(images: Images) -> str:
+def apt_sources(images: Images, suite: str | None = None) -> str:
     """The image's apt sources (deb822): the release, its updates and its security fixes."""
-    suite = images.debian_suite
+    suite = suite or images.debian_suite
     keyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
     blocks = [(images.debian_mirror.rstrip("/"), f"{suite} {suite}-updates")]
     security = security_mirror(images.debian_mirror)

@@ -46,15 +46,19 @@ def build_debian(config: Config, item: BaseImage, environ: Mapping[str, str]) ->
         rootfs.mkdir()
         try:
             proc.run(
-                debootstrap_command(config.images, rootfs), env=environ, timeout=DEBOOTSTRAP_TIMEOUT
+                debootstrap_command(config.images, rootfs, item.suite),
+                env=environ,
+                timeout=DEBOOTSTRAP_TIMEOUT,
             )
         except CommandFailedError as error:
             raise CommandFailedError(
-                f"debootstrap of {config.images.debian_suite} failed: {error.message}",
+                f"debootstrap of {item.suite} failed: {error.message}",
                 hint=f"check that {config.images.debian_mirror} can be reached "
                 "(tool.dockyard.images.debian_mirror), then run `invoke image.base` again",
             ) from None
-        prepare(rootfs, config.path(item.context) / "rootfs", apt_sources(config.images))
+        prepare(
+            rootfs, config.path(item.context) / "rootfs", apt_sources(config.images, item.suite)
+        )
         tarball = work / "rootfs.tar"
         proc.run(
             ["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(tarball), "."], env=environ
