@@ -31,6 +31,7 @@ RANK = {
     "audit": 4,
     "doctor": 4,
     "bootstrap": 5,
+    "scaffold": 5,
 }
 
 # Modules that decide from data and never touch the world.
@@ -65,6 +66,7 @@ PURE = [
     "audit/hardening/findings.py",
     "audit/hardening/compose.py",
     "audit/hardening/dockerfile.py",
+    "scaffold/plan.py",
 ]
 
 # What a pure module may not import: processes, the engine, the network, locks.
@@ -144,7 +146,7 @@ def adapters_in_pure_modules(package: Path) -> list[str]:
 
 
 def area_path(target: str) -> Path:
-    """`dockyard.stack` or `dockyard.stack.tasks` -> `stack`; anything else -> a path no area has."""
+    """`dockyard.stack` or `dockyard.stack.tasks` -> `stack`; else a path no area has."""
     parts = target.removesuffix(".tasks").split(".")
     return Path(*parts[1:]) if len(parts) == 2 and parts[0] == "dockyard" else Path("-")
 
