@@ -12,10 +12,12 @@ import sys
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-
-from nox import Session
+from typing import TYPE_CHECKING
 
 from dockyard.gates import stepcache
+
+if TYPE_CHECKING:
+    from nox import Session
 
 # Where yamllint looks for its configuration (the first that exists wins).
 YAMLLINT_CONFIGS = [".yamllint", ".yamllint.yaml", ".yamllint.yml"]

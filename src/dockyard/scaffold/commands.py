@@ -20,6 +20,7 @@ from dockyard.core.files import replace_atomically
 from dockyard.core.packagedata import data_path
 from dockyard.env.commands import ensure_profile
 from dockyard.env.store import env_path, shown
+from dockyard.gates.steps import YAMLLINT_CONFIGS
 from dockyard.scaffold.plan import TEMPLATES, Facts, Plan, Write, plan_init
 
 if TYPE_CHECKING:
@@ -112,6 +113,7 @@ def gather(root: Path) -> Facts:
         ],
         python_version=_read(root / ".python-version"),
         tasks=_read(root / "tasks.py"),
+        yamllint=any((root / name).exists() for name in YAMLLINT_CONFIGS),
         typed=[*typed, *(["tests"] if (root / "tests").is_dir() else [])],
         dockerignore=_read(root / ".dockerignore"),
         gitignore=_read(root / ".gitignore"),

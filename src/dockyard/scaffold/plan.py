@@ -33,6 +33,7 @@ TEMPLATES = (
     "test.yml.tmpl",
     "dockerignore.tmpl",
     "gitignore.tmpl",
+    "yamllint.yaml.tmpl",
 )
 DEFAULT_PYTHON = "3.11"
 # A project's tasks.py that gathers dockyard's tasks names this; init keeps such a file.
@@ -63,6 +64,7 @@ class Facts:
     python_version: str | None = None  # .python-version, when there is one
     typed: Sequence[str] = ()  # src, tests and the top-level packages mypy should check
     tasks: str | None = None  # tasks.py, when there is one
+    yamllint: bool = False  # whether the project has a yamllint configuration
     dockerignore: str | None = None  # .dockerignore, when there is one
     gitignore: str | None = None  # .gitignore, when there is one
 
@@ -175,6 +177,8 @@ def plan_init(facts: Facts, templates: Mapping[str, str], *, root: Path) -> Plan
     ]
     if facts.python_version is None:
         writes.append(_new(".python-version", f"{python}\n"))
+    if not facts.yamllint:
+        writes.append(_new(".yamllint.yaml", templates["yamllint.yaml.tmpl"]))
     writes += [
         w
         for w in (
