@@ -31,7 +31,7 @@ RANK = {
     "audit": 4,
     "doctor": 4,
     "bootstrap": 5,
-    "scaffold": 5,
+    "scaffold": 4,
 }
 
 # Modules that decide from data and never touch the world.
