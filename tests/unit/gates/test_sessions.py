@@ -43,3 +43,23 @@ def test_yaml_paths_keep_plain_paths_and_expand_globs_in_name_order(tmp_path: Pa
         "b-compose.yml",
         "docker/dev.yml",
     ]
+
+
+def test_a_session_with_a_wrong_gates_setting_ends_with_its_one_line_message(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "noxfile.py").write_text(
+        "import nox\n\nfrom dockyard.gates import sessions  # noqa: F401\n", encoding="utf-8"
+    )
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.dockyard]\nproject = "x"\nimage = "x"\n\n[tool.dockyard.gates]\ntyped = "src"\n',
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "nox"), "-s", "typecheck", "--no-venv"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "tool.dockyard.gates.typed: expected a list, got 'src'" in done.stderr
+    assert "Traceback" not in done.stderr
