@@ -26,6 +26,7 @@ from dockyard.doctor import tasks as doctor
 from dockyard.env import tasks as env
 from dockyard.git import tasks as git
 from dockyard.image import tasks as image
+from dockyard.scaffold import tasks as scaffold
 from dockyard.stack import tasks as stack
 
 
@@ -36,5 +37,6 @@ def namespace(root: Path) -> Collection:
     for area in (env, image, stack, deploy, ci, git):
         ns.add_collection(area.ns)
     ns.add_collection(git.hooks_ns)
+    ns.add_collection(scaffold.ns)
     ns.configure({"dockyard": {"root": str(root)}})
     return ns

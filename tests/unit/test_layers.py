@@ -31,6 +31,7 @@ RANK = {
     "audit": 4,
     "doctor": 4,
     "bootstrap": 5,
+    "scaffold": 4,
 }
 
 # Modules that decide from data and never touch the world.
@@ -66,6 +67,7 @@ PURE = [
     "audit/hardening/compose.py",
     "audit/hardening/dockerfile.py",
     "image/dockerfile.py",
+    "scaffold/plan.py",
 ]
 
 # What a pure module may not import: processes, the engine, the network, locks.

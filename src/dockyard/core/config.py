@@ -241,6 +241,36 @@ class Git:
 
 
 @dataclass(frozen=True)
+class Gates:
+    """What the nox sessions of `dockyard.gates.sessions` check, and the dependency groups (of
+    `[dependency-groups]`, installed from the lock) each one runs in."""
+
+    typed: list[str] = field(default_factory=lambda: ["src", "tests", "tasks.py", "noxfile.py"])
+    """Files and directories `nox -s typecheck` gives mypy (arguments after `--` replace them)."""
+    yaml: list[str] = field(default_factory=lambda: [".github/workflows", "*compose*.y*ml"])
+    """Files and directories yamllint checks in `nox -s lint`; glob patterns are expanded and
+    a pattern that matches nothing adds nothing."""
+    tests: list[str] = field(default_factory=lambda: ["pytest", "--junitxml=reports/junit.xml"])
+    """The command `nox -s tests` runs, with its coverage and report options."""
+    test_args: list[str] = field(default_factory=list)
+    """Arguments added to `tests` when none are given after `--` (e.g. a marker selection)."""
+    image_tests: list[str] = field(default_factory=list)
+    """The command `nox -s image` runs on the built images, arguments after `--` added
+    ([]: the session builds and scans only)."""
+    bench: list[str] = field(default_factory=list)
+    """The command `nox -s bench` runs ([]: none; the session then says so and fails)."""
+    lint_groups: list[str] = field(default_factory=lambda: ["lint"])
+    """Dependency groups of `nox -s lint`, installed without the project itself."""
+    typecheck_groups: list[str] = field(default_factory=lambda: ["typecheck"])
+    """Dependency groups of `nox -s typecheck`, installed with the project."""
+    test_groups: list[str] = field(default_factory=lambda: ["test"])
+    """Dependency groups of `nox -s tests`, `nox -s image` and `nox -s bench`, with the
+    project."""
+    audit_groups: list[str] = field(default_factory=lambda: ["audit"])
+    """Dependency groups of `nox -s audit`, installed with the project."""
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything dockyard needs to know about the project it drives."""
 
@@ -291,6 +321,7 @@ class Config:
     hardening: Hardening = field(default_factory=Hardening)
     deploy: Deploy = field(default_factory=Deploy)
     git: Git = field(default_factory=Git)
+    gates: Gates = field(default_factory=Gates)
 
     def path(self, relative: str) -> Path:
         """A project-relative path from the configuration, made absolute."""

@@ -67,14 +67,39 @@ def run(
     from dockyard.core.config import load_config
     from dockyard.core.console import make_console
 
-    try:
+    def call() -> int | None:
         invocation = Invocation(
             config=load_config(project_root(context)),
             environ=toolchain_environ(os.environ),
             console=make_console(sys.stderr if json else sys.stdout),
             as_json=json,
         )
-        code = command(invocation, **options)
+        return command(invocation, **options)
+
+    _exit_with(call)
+
+
+def run_unconfigured(
+    context: Context,
+    command: Callable[Concatenate[Path, Console, bool, ...], int | None],
+    *,
+    json: bool = False,
+    **options: Any,
+) -> None:
+    """Run a command that works before the project has a `[tool.dockyard]` table (`invoke
+    dockyard.init`): it gets the project root, a console and `--json` instead of the
+    configuration; errors end it as `run` ends any command."""
+    from dockyard.core.console import make_console
+
+    root = project_root(context)
+    console = make_console(sys.stderr if json else sys.stdout)
+    _exit_with(lambda: command(root, console, json, **options))
+
+
+def _exit_with(call: Callable[[], int | None]) -> None:
+    """Call a command; a DockyardError becomes one line and its exit code."""
+    try:
+        code = call()
     except DockyardError as error:
         print(f"dockyard: error: {error}", file=sys.stderr)
         raise Exit(code=int(error.exit_code)) from None
