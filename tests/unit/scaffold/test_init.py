@@ -125,3 +125,19 @@ def test_without_a_dockerfile_init_says_so_in_one_line_with_its_exit_code(
     assert done.stderr.splitlines()[0].endswith("no Dockerfile at the repository's root")
     assert "Traceback" not in done.stderr
     assert not (repository / "env").exists()
+
+
+def test_the_dockyard_program_inits_a_repository_that_has_no_tasks_py(repository: Path) -> None:
+    """`dockyard init` needs no tasks.py: it writes one, and the project's invoke then lists
+    dockyard's tasks."""
+    (repository / "tasks.py").unlink()
+    assert run(repository, "invoke", "--list").returncode != 0  # nothing to find yet
+
+    done = run(repository, "dockyard", "init")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "created   tasks.py" in done.stdout
+    listed = run(repository, "invoke", "--list")
+    assert listed.returncode == 0, listed.stderr
+    assert "deploy.history" in listed.stdout
+    assert "dockyard.init" in listed.stdout
