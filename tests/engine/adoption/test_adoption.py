@@ -19,7 +19,7 @@ from dockyard.deploy.guarded import Places
 from dockyard.stack import lifecycle as stack
 
 from ..deploys import Load
-from .adopter import Adopter, Ran, build_wheel
+from .adopter import UV, Adopter, Ran, build_wheel
 
 if TYPE_CHECKING:
     import docker
@@ -92,7 +92,9 @@ def test_a_service_adopts_dockyard_by_configuration_alone(
     assert "bootstrap done" in bootstrap.output, bootstrap.output
     assert requests.get(adopter.url("proxy") + "/healthz", timeout=10).json() is True
 
-    # the first deploy brings the instance up with the version the checkout builds
+    # the first deploy brings the instance up with the version the checkout builds, with the
+    # env file of the instance's profile made first
+    adopter.invoke("env.init", "--profile", "production")
     first = adopter.invoke("deploy", "--instance", INSTANCE)
     assert serving(adopter, docker_client) == ("1.0.0", {image_id(docker_client, adopter, "1.0.0")})
     note = requests.post(adopter.url(INSTANCE) + "/notes", json={"text": "kept"}, timeout=10)
@@ -103,6 +105,7 @@ def test_a_service_adopts_dockyard_by_configuration_alone(
     (adopter.root / "src/ferry/migrations/0002_pinned.sql").write_text(
         "ALTER TABLE notes ADD COLUMN pinned boolean NOT NULL DEFAULT false;\n", encoding="utf-8"
     )
+    adopter.run_tool([UV, "lock", "--quiet"])
     adopter.commit("ferry 1.1.0: notes can be pinned")
     adopter.invoke("image.build")
     second, load_second = step_under_load(adopter, "deploy", "--instance", INSTANCE)
