@@ -377,8 +377,18 @@ def project_containers(client: docker.DockerClient, project: str) -> list[Contai
 
 
 def _published_by(client: docker.DockerClient, project: str, port: int) -> bool:
+    """Whether a container of the project holds `port`: also one that is restarting after a
+    failed start, which a re-run replaces."""
+    from docker.errors import NotFound
+
+    from dockyard.stack.compose import publishes
+
     label = f"com.docker.compose.project={project}"
-    for summary in client.api.containers(filters={"label": label}):
-        if any(binding.get("PublicPort") == port for binding in summary.get("Ports", [])):
+    for summary in client.api.containers(all=True, filters={"label": label}):
+        try:
+            attrs = client.api.inspect_container(summary["Id"])
+        except NotFound:
+            continue  # removed meanwhile
+        if publishes(attrs, port):
             return True
     return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from dockyard.stack.compose import (
@@ -14,6 +15,7 @@ from dockyard.stack.compose import (
     container_state,
     observe,
     plan_services,
+    publishes,
     stop_order,
 )
 
@@ -152,3 +154,27 @@ def test_dependants_stop_before_what_they_depend_on_and_a_missing_one_is_no_reas
     }
     assert stop_order(labels) == [["proxy", "worker"], ["app", "redis"], ["postgres"]]
     assert stop_order({"a": "b:x:false", "b": "a:x:false"}) == [["a", "b"]]
+
+
+def _container(status: str, bindings: Mapping[str, object]) -> dict[str, object]:
+    return {
+        "State": {"Running": status == "running", "Restarting": status == "restarting"},
+        "HostConfig": {"PortBindings": bindings},
+    }
+
+
+PROXY = {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "19080"}]}
+
+
+def test_a_restarting_container_still_holds_its_published_port() -> None:
+    """A re-run after a failed start recognises the port its own crash-looping proxy holds
+    (its state then lists no port at all)."""
+    assert publishes(_container("restarting", PROXY), 19080)
+    assert publishes(_container("running", PROXY), 19080)
+
+
+def test_a_stopped_container_or_another_port_holds_nothing() -> None:
+    assert not publishes(_container("exited", PROXY), 19080)
+    assert not publishes(_container("running", PROXY), 8080)
+    assert not publishes(_container("running", {"8080/tcp": None}), 19080)
+    assert not publishes({}, 19080)
