@@ -170,7 +170,7 @@ def bench_stack() -> None:
         port = _free_port()
         own = dataclasses.replace(config, project=name, ports={"proxy": port}, env_dir=env_dir)
         ensure_profile(own, "testing")
-        project = stack.project_for(own, "testing", read_overrides(config))
+        project = stack.project_for(own, "testing", read_overrides(config), environ=ENVIRON)
         first_200: list[float] = []
         stop = threading.Event()
         url = f"http://127.0.0.1:{port}/health/ready"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from dockyard.core.config import Config
 from dockyard.env.commands import ensure_profile
 from dockyard.image.overrides import read_overrides
 from dockyard.stack import lifecycle as stack
+from dockyard.stack.proxyconf import ProxyFiles
 
 from .stacks import ENVIRON, PROFILE, RunningStack, free_port
 
@@ -56,7 +58,9 @@ def stack_factory(
             compose_files=[*config.compose_files, *map(str, extra_files)],
         )
         ensure_profile(own, PROFILE)
-        running = RunningStack(own, stack.project_for(own, PROFILE, images), client, io.StringIO())
+        running = RunningStack(
+            own, stack.project_for(own, PROFILE, images, environ=ENVIRON), client, io.StringIO()
+        )
         made.append(running)
         return running
 
@@ -65,6 +69,7 @@ def stack_factory(
     finally:
         for running in made:
             stack.down(client, running.project.name, volumes=True)
+            shutil.rmtree(ProxyFiles.of(running.config, running.project.name).directory)
 
 
 @pytest.fixture

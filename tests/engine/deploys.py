@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -165,6 +166,13 @@ class World:
                 continue  # pruned by a deploy
 
 
+def read_version(answer: requests.Response) -> str:
+    """The version a `/version` answer names, or why the request failed."""
+    if answer.status_code != 200:
+        return f"error: HTTP {answer.status_code}"
+    return str(answer.json()["version"])
+
+
 @dataclass
 class Load:
     """Steady requests through a proxy from a few clients (keep-alive sessions, like real
@@ -172,6 +180,9 @@ class Load:
 
     url: str
     clients: int = 4
+    path: str = "/version"
+    # What an answer says: its version by default; an "error: ..." marks it failed.
+    read: Callable[[requests.Response], str] = read_version
     results: list[tuple[float, str]] = field(default_factory=list)  # (start, version or error)
     retried: int = 0  # requests sent again after a keep-alive connection closed unanswered
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -195,12 +206,7 @@ class Load:
             while not self._stop.is_set():
                 began = time.monotonic()
                 try:
-                    answer = self._get(http)
-                    got = (
-                        str(answer.json()["version"])
-                        if answer.status_code == 200
-                        else f"error: HTTP {answer.status_code}"
-                    )
+                    got = self.read(self._get(http))
                 except (requests.RequestException, ValueError) as error:
                     got = f"error: {type(error).__name__}: {error}"
                 with self._lock:
@@ -209,13 +215,13 @@ class Load:
 
     def _get(self, http: requests.Session) -> requests.Response:
         try:
-            return http.get(self.url + "/version", timeout=10)
+            return http.get(self.url + self.path, timeout=10)
         except requests.ConnectionError as error:
             if not closed_unanswered(error):
                 raise
         with self._lock:
             self.retried += 1
-        return http.get(self.url + "/version", timeout=10)
+        return http.get(self.url + self.path, timeout=10)
 
     @property
     def failures(self) -> list[str]:

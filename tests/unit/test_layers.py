@@ -53,6 +53,7 @@ PURE = [
     "env/resolve.py",
     "env/schema.py",
     "stack/compose.py",
+    "stack/proxyconf.py",
     "ci/normalise.py",
     "ci/rules.py",
     "ci/classify.py",

@@ -28,6 +28,7 @@ from dockyard.core.files import git_files
 from dockyard.core.results import CheckResult, fail, ok, warn
 from dockyard.image.hadolint import hadolint_gate
 from dockyard.stack.compose import ComposeProject
+from dockyard.stack.proxyconf import exemptions as proxy_exemptions
 
 SECRETS_BASELINE = ".secrets.baseline"
 
@@ -71,7 +72,7 @@ def hardening_gate(config: Config, environ: Mapping[str, str], files: list[str])
     services = 0
     instance_checks = InstanceChecks()
     try:
-        project = hardening_project(config)
+        project = hardening_project(config, environ)
         rendered = compose_document(project, environ)
         source = compose_document(project, environ, interpolate=False)
     except DockyardError as error:
@@ -86,7 +87,9 @@ def hardening_gate(config: Config, environ: Mapping[str, str], files: list[str])
         findings += source_findings(source)
         instance_checks = instance_findings(
             config,
-            lambda variables: compose_document(hardening_project(config, variables), environ),
+            lambda variables: compose_document(
+                hardening_project(config, environ, variables), environ
+            ),
             findings,
         )
         findings += instance_checks.findings
@@ -99,7 +102,7 @@ def hardening_gate(config: Config, environ: Mapping[str, str], files: list[str])
             continue
         subjects.add(name)
         findings += dockerfile_findings(text, name, policy, config.images.local_prefix)
-    reviewed = [*policy.exempt, *instance_checks.exemptions]
+    reviewed = [*policy.exempt, *instance_checks.exemptions, *proxy_exemptions(config)]
     rest, used = exempted(findings, reviewed)
     unused = [e for e in policy.exempt if e not in used and (services or e.subject in subjects)]
     unused_binds = [e for e in instance_checks.exemptions if e not in used]
@@ -110,9 +113,12 @@ def hardening_gate(config: Config, environ: Mapping[str, str], files: list[str])
     return verdict([*rest, *stale(unused), *stale_binds(unused_binds)], used, examined)
 
 
-def hardening_project(config: Config, variables: Mapping[str, str] | None = None) -> ComposeProject:
+def hardening_project(
+    config: Config, environ: Mapping[str, str], variables: Mapping[str, str] | None = None
+) -> ComposeProject:
     """The compose project as the stack runs it (or, with an instance's `variables`, as that
-    instance runs it), with the hardening profile's example env file."""
+    instance runs it), dockyard's proxy included, with the hardening profile's example env
+    file."""
     from dockyard.stack.lifecycle import project_for
 
     profile = config.hardening.profile
@@ -122,7 +128,7 @@ def hardening_project(config: Config, variables: Mapping[str, str] | None = None
             f"cannot be rendered without {config.env_dir}/{example.name}; "
             "run `invoke env.render` and commit it"
         )
-    return project_for(config, profile, variables, env_file=example)
+    return project_for(config, profile, variables, environ=_cli_only(environ), env_file=example)
 
 
 def compose_document(
@@ -130,8 +136,7 @@ def compose_document(
 ) -> dict[str, Any]:
     """What `docker compose config --format json` renders (`--no-interpolate`: `${...}` kept
     as written). Compose validates as `config -q` does; its own message when it refuses."""
-    # Only what finds and drives the Docker CLI: the committed files decide, not the shell.
-    kept = {k: v for k, v in environ.items() if k in {"PATH", "HOME"} or k.startswith("DOCKER_")}
+    kept = _cli_only(environ)
     extra = [] if interpolate else ["--no-interpolate"]
     found = proc.run(
         project.command("config", "--format", "json", *extra),
@@ -144,6 +149,11 @@ def compose_document(
         raise DockyardError(f"docker compose rejected it (with {project.env_file.name}): {said}")
     document = json.loads(found.stdout)
     return document if isinstance(document, dict) else {}
+
+
+def _cli_only(environ: Mapping[str, str]) -> dict[str, str]:
+    """Only what finds and drives the Docker CLI: the committed files decide, not the shell."""
+    return {k: v for k, v in environ.items() if k in {"PATH", "HOME"} or k.startswith("DOCKER_")}
 
 
 def _env_example_findings(config: Config) -> list[Finding]:

@@ -32,7 +32,8 @@ class Services:
     migrate: str = "migrate"
     """The one-shot compose service that migrates the database before the app starts."""
     proxy: str = "proxy"
-    """The compose service of the reverse proxy (nginx) that deploys switch."""
+    """The name of the reverse proxy (nginx) dockyard adds to the stack and deploys switch; no
+    compose file of the project may define a service of this name."""
     database: str = "postgres"
     """The compose service of the database (PostgreSQL)."""
     cache: str = "redis"
@@ -80,6 +81,9 @@ class Images:
     """Debian release the local stand-ins are built from."""
     debian_mirror: str = "http://deb.debian.org/debian"
     """Debian mirror the local stand-ins install packages from."""
+    base_dir: str = ""
+    """Directory of the local stand-ins' build contexts, one per image (debian, python, postgres,
+    redis, nginx), from the project root ("": the ones dockyard ships)."""
     size_budget_mb: int = 200
     """Largest size of the service's image, in MB, before the image gate fails."""
 

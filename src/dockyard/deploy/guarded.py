@@ -12,7 +12,7 @@ import datetime as dt
 import getpass
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -64,14 +64,18 @@ class Places:
         return self.root / "instances" / validate_id(instance)
 
 
-def target_for(config: Config, instance: Instance) -> Target:
+def target_for(config: Config, instance: Instance, environ: Mapping[str, str]) -> Target:
     """The instance's compose project: its profile's env file, its own name, port and sizes."""
     from dockyard.image.overrides import read_overrides
     from dockyard.stack import lifecycle as stack
 
     variables = {**read_overrides(config), **instances.compose_variables(instance)}
     project = stack.project_for(
-        config, instance.profile, variables, name=instance.project_name(config.project)
+        config,
+        instance.profile,
+        variables,
+        environ=environ,
+        name=instance.project_name(config.project),
     )
     host = "127.0.0.1" if instance.bind == "0.0.0.0" else instance.bind  # noqa: S104
     return Target(
@@ -113,7 +117,7 @@ def run_guarded(
     doing = f"{action} {version}" if isinstance(version, str) else action
     holder = deploylock.current_holder(found.id, doing, user=user)
     client = client or engine_client(invocation)
-    target = target_for(config, found)
+    target = target_for(config, found, invocation.environ)
     restore = on_signals(TERMINATION)
     try:
         with deploylock.held(places.locks, holder, force=force) as acquired:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dockyard.core import proc
 from dockyard.core.config import Config
 from dockyard.core.results import CheckResult, fail, ok, warn
-from dockyard.image.base.plan import DOCKERFILE_LABEL, FINGERPRINT_LABEL
+from dockyard.image.base.plan import DOCKERFILE_LABEL, FINGERPRINT_LABEL, dockerfile_path
 from dockyard.image.hadolint import hadolint_gate
 
 MB = 1_000_000
@@ -60,8 +60,13 @@ def scan_image(
         size_verdict(image, int(attrs.get("Size", 0)), config.images.size_budget_mb),
         _debian_packages(image, environ),
         _python_packages(image, environ),
-        _hadolint(config, environ, image, dockerfile or labels.get(DOCKERFILE_LABEL), labels),
+        _hadolint(config, environ, image, dockerfile or _labelled(config, labels), labels),
     ]
+
+
+def _labelled(config: Config, labels: Mapping[str, str]) -> str | None:
+    labelled = labels.get(DOCKERFILE_LABEL)
+    return dockerfile_path(config, labelled) if labelled else None
 
 
 def size_verdict(image: str, size_bytes: int, budget_mb: int) -> CheckResult:

@@ -45,7 +45,9 @@ def default_project(
         raise UnknownNameError(
             f"unknown profile {profile!r}", hint=f"use one of: {', '.join(config.profiles)}"
         )
-    return stack.project_for(config, profile, read_overrides(config), dev=dev)
+    return stack.project_for(
+        config, profile, read_overrides(config), environ=invocation.environ, dev=dev
+    )
 
 
 def start(

@@ -243,3 +243,18 @@ def stop_order(depends_on: Mapping[str, str]) -> list[list[str]]:
         waves.append(wave)
         left -= set(wave)
     return waves
+
+
+def publishes(attrs: Mapping[str, Any], port: int) -> bool:
+    """Whether a container (its `docker inspect` attributes) holds host port `port`: running,
+    or restarting (the engine keeps the port of a container between its restarts, and its
+    state then lists no port), with the port in its configuration."""
+    state = attrs.get("State") or {}
+    if not (state.get("Running") or state.get("Restarting")):
+        return False
+    bindings = (attrs.get("HostConfig") or {}).get("PortBindings") or {}
+    return any(
+        str(binding.get("HostPort", "")) == str(port)
+        for found in bindings.values()
+        for binding in found or ()
+    )

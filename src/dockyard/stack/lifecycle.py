@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from dockyard.core import proc
 from dockyard.core.config import Config
-from dockyard.core.errors import CommandFailedError, ConfigError, DockyardError, MissingFileError
+from dockyard.core.errors import CommandFailedError, DockyardError, MissingFileError
 from dockyard.core.ports import find_listener, port_is_free
 from dockyard.image.build import image_ref
 from dockyard.stack.compose import (
@@ -38,6 +38,7 @@ from dockyard.stack.compose import (
     still_starting,
     stop_order,
 )
+from dockyard.stack.proxyfiles import rejected, shown_path, with_proxy
 
 if TYPE_CHECKING:
     import docker
@@ -76,12 +77,15 @@ def project_for(
     profile: str = "development",
     overrides: Mapping[str, str] | None = None,
     *,
+    environ: Mapping[str, str],
     dev: bool = False,
     env_file: Path | None = None,
     name: str | None = None,
 ) -> ComposeProject:
     """The compose project of the default stack: config's files (plus the development
-    override with `dev`), and the profile's env file (or `env_file`, e.g. its example)."""
+    override with `dev`) and dockyard's proxy after them, and the profile's env file (or
+    `env_file`, e.g. its example). Compose renders the project's own files once (with
+    `environ`) to place the proxy on the service's networks."""
     names = [*config.compose_files, *(config.dev_compose_files if dev else [])]
     files = tuple(config.path(name) for name in names)
     for path in files:
@@ -98,7 +102,8 @@ def project_for(
     variables = {f"{name.upper()}_PORT": str(port) for name, port in config.ports.items()}
     variables["APP_IMAGE"] = image_ref(config, "latest")
     variables.update(overrides or {})
-    return ComposeProject(name or config.project, config.root, files, env_file, variables)
+    own = ComposeProject(name or config.project, config.root, files, env_file, variables)
+    return with_proxy(config, own, environ)
 
 
 def validate(
@@ -115,21 +120,12 @@ def validate(
         timeout=60,
     )
     if not found.ok:
-        files = ", ".join(_shown(path, project.directory) for path in project.files)
-        raise ConfigError(
-            f"docker compose rejected {files} (with {project.env_file.name})",
-            [found.stderr.strip() or found.stdout.strip()],
-            hint=f"fix the file named above: one of {files} or {project.env_file.name}",
-        )
+        raise rejected(project, found.stderr.strip() or found.stdout.strip())
     plans = plan_services(found.stdout)
     if named is not None:
-        files = ", ".join(_shown(path, project.directory) for path in project.files)
+        files = ", ".join(shown_path(path, project.directory) for path in project.files)
         check_named_services(named, [plan.name for plan in plans], files)
     return plans
-
-
-def _shown(path: Path, directory: Path) -> str:
-    return str(path.relative_to(directory)) if path.is_relative_to(directory) else str(path)
 
 
 def check_ports(
@@ -390,8 +386,18 @@ def project_containers(client: docker.DockerClient, project: str) -> list[Contai
 
 
 def _published_by(client: docker.DockerClient, project: str, port: int) -> bool:
+    """Whether a container of the project holds `port`: also one that is restarting after a
+    failed start, which a re-run replaces."""
+    from docker.errors import NotFound
+
+    from dockyard.stack.compose import publishes
+
     label = f"com.docker.compose.project={project}"
-    for summary in client.api.containers(filters={"label": label}):
-        if any(binding.get("PublicPort") == port for binding in summary.get("Ports", [])):
+    for summary in client.api.containers(all=True, filters={"label": label}):
+        try:
+            attrs = client.api.inspect_container(summary["Id"])
+        except NotFound:
+            continue  # removed meanwhile
+        if publishes(attrs, port):
             return True
     return False

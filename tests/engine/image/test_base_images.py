@@ -73,7 +73,6 @@ def built(
 ) -> Iterator[Built]:
     """Every base image, built once by `image.base` in a copy of this project."""
     root = tmp_path_factory.mktemp("project")
-    shutil.copytree(REPO / "docker/base", root / "docker/base", symlinks=True)
     shutil.copy(REPO / ".hadolint.yaml", root / ".hadolint.yaml")
     repo_config = load_config(REPO)
     images = dataclasses.replace(repo_config.images, local_prefix=f"dockyard-test-{RUN}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +25,6 @@ pytestmark = [pytest.mark.engine, pytest.mark.image]
 @pytest.fixture
 def pinned_to_313(tmp_path: Path) -> Config:
     """A copy of this project whose service pins Python 3.13, under a prefix of its own."""
-    shutil.copytree(REPO / "docker/base", tmp_path / "docker/base", symlinks=True)
     (tmp_path / "service").mkdir()
     (tmp_path / "service/pyproject.toml").write_text(
         '[project]\nname = "s"\nversion = "1.0"\nrequires-python = ">=3.12"\n', encoding="utf-8"

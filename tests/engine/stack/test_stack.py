@@ -156,9 +156,8 @@ def test_an_invalid_compose_file_shows_composes_own_message_and_the_file(
 ) -> None:
     broken = tmp_path / "broken.yml"
     broken.write_text("services:\n  app:\n    restrat: always\n")
-    running = make_stack((broken,))
-    with pytest.raises(ConfigError) as failure:
-        running.up()
+    with pytest.raises(ConfigError) as failure:  # rendered once to place dockyard's proxy
+        make_stack((broken,))
     text = str(failure.value)
     assert "Additional property restrat is not allowed" in text
     assert "broken.yml" in text
@@ -187,7 +186,7 @@ def test_the_development_override_mounts_the_source_and_reloads(
     with tempfile.TemporaryDirectory() as scratch:
         own = dataclasses.replace(repo_config, env_dir=scratch)
         ensure_profile(own, "development")
-        project = stack.project_for(own, "development", dev=True)
+        project = stack.project_for(own, "development", environ=ENVIRON, dev=True)
         rendered = proc.run(
             project.command("config", "--format", "json"), env=project.environ(ENVIRON)
         )

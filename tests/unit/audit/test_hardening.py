@@ -28,6 +28,7 @@ from dockyard.core.invocation import toolchain_environ
 from dockyard.core.results import Status
 from dockyard.core.secrets import Where, looks_secret
 from dockyard.stack.lifecycle import project_for
+from dockyard.stack.proxyconf import exemptions as proxy_exemptions
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests" / "fixtures" / "hardening"
@@ -297,21 +298,22 @@ def test_the_repositorys_compose_file_passes_when_rendered_for_real(
     values = {"POSTGRES_DB": "tugboat", "POSTGRES_USER": "tugboat"}
     values |= {"POSTGRES_PASSWORD": secrets.token_hex(16), "REDIS_PASSWORD": secrets.token_hex(16)}
     env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()), encoding="utf-8")
-    project = project_for(repo_config, "production", env_file=env_file)
+    project = project_for(repo_config, "production", environ=ENVIRON, env_file=env_file)
     rendered = compose_document(project, ENVIRON)
     assert set(rendered["services"]) == {"app", "migrate", "postgres", "proxy", "redis", "worker"}
     policy = repo_config.hardening
     found = compose_findings(rendered, policy, repo_config.services, str(REPO))
     found += source_findings(compose_document(project, ENVIRON, interpolate=False))
-    rest, used = exempted(found, policy.exempt)
+    rest, used = exempted(found, [*policy.exempt, *proxy_exemptions(repo_config)])
     assert rest == []
     assert [(e.rule, e.subject) for e in used] == [("RT-10", "proxy")]
+    assert not any(e.subject == "proxy" for e in policy.exempt)  # dockyard's own, not the team's
 
 
 def test_the_repositorys_dockerfiles_pass(repo_config: Config) -> None:
     names = [
         "Dockerfile.production",
-        *sorted(str(p.relative_to(REPO)) for p in REPO.glob("docker/base/*/Dockerfile")),
+        *sorted(str(p.relative_to(REPO)) for p in REPO.glob("src/dockyard/data/base/*/Dockerfile")),
     ]
     policy = repo_config.hardening
     found = [
@@ -324,8 +326,8 @@ def test_the_repositorys_dockerfiles_pass(repo_config: Config) -> None:
     rest, used = exempted(found, policy.exempt)
     assert rest == []
     assert sorted((e.rule, e.subject) for e in used) == [
-        ("IMG-01", "docker/base/python/Dockerfile"),
-        ("IMG-02", "docker/base/python/Dockerfile"),
+        ("IMG-01", "src/dockyard/data/base/python/Dockerfile"),
+        ("IMG-02", "src/dockyard/data/base/python/Dockerfile"),
     ]
 
 
@@ -341,8 +343,8 @@ def test_the_audit_gate_passes_the_repository_and_lists_its_exemptions(
     )
     assert [d.split(" (")[0] for d in result.details] == [
         "exempt: RT-10 proxy",
-        "exempt: IMG-01 docker/base/python/Dockerfile",
-        "exempt: IMG-02 docker/base/python/Dockerfile",
+        "exempt: IMG-01 src/dockyard/data/base/python/Dockerfile",
+        "exempt: IMG-02 src/dockyard/data/base/python/Dockerfile",
     ]
 
 
@@ -352,7 +354,7 @@ def test_the_audit_gate_passes_the_repository_and_lists_its_exemptions(
 @pytest.fixture
 def project(repo_config: Config, tmp_path: Path) -> Config:
     """A copy of this project's compose file, env files and Dockerfile in a temporary tree."""
-    for name in [*repo_config.compose_files, "Dockerfile.production", "docker/proxy/default.conf"]:
+    for name in [*repo_config.compose_files, "Dockerfile.production"]:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / name, tmp_path / name)
     # The committed schema and examples, not a developer's real env files (.env.development).
@@ -368,14 +370,15 @@ def test_the_gate_fails_with_composes_own_message_when_it_rejects_the_file(
 ) -> None:
     compose_file = project.root / project.compose_files[0]
     text = compose_file.read_text(encoding="utf-8")
-    compose_file.write_text(text.replace("  proxy:\n", "  proxy:\n    privilegd: true\n", 1))
+    compose_file.write_text(text.replace("  worker:\n", "  worker:\n    privilegd: true\n", 1))
     result = hardening_gate(project, ENVIRON, ["Dockerfile.production"])
     assert result.status is Status.FAIL
-    assert [d for d in result.details if d.startswith("BAD")] == [
-        "BAD-05 docker-compose.production.yml: docker compose rejected it (with "
-        f".env.production.example): validating {compose_file}: services.proxy Additional "
-        "property privilegd is not allowed",
-    ]
+    [bad] = [d for d in result.details if d.startswith("BAD")]
+    assert bad.startswith(
+        "BAD-05 docker-compose.production.yml: docker compose rejected "
+        "docker-compose.production.yml (with .env.production.example): validating "
+        f"{compose_file}: services.worker Additional property privilegd is not allowed"
+    )
 
 
 def test_the_gate_names_a_missing_compose_file_and_a_missing_example(project: Config) -> None:
@@ -407,21 +410,18 @@ def test_the_gate_reports_findings_of_the_compose_file_and_the_dockerfiles(
     assert result.fix is not None
     assert "[[tool.dockyard.hardening.exempt]]" in result.fix
     details = set(result.details)
-    for service in ("app", "migrate", "postgres", "proxy", "redis", "worker"):
+    for service in ("app", "migrate", "postgres", "redis", "worker"):
         assert f"RT-02 services.{service}: cap_drop does not contain ALL" in details
     assert "IMG-05 Dockerfile.production:1: FROM python:latest uses the latest tag" in details
-    assert (
-        "RT-10 services.proxy: depends_on app with condition service_started; use "
-        "service_healthy" in details
-    )
+    # dockyard's own proxy keeps its hardening, and its one reviewed exception, whatever the
+    # project's file does
+    assert not any(d.startswith("RT-02 services.proxy") for d in details)
+    assert not any(d.startswith("RT-10 services.proxy") for d in details)
 
 
 def test_every_instance_file_is_held_to_the_published_address_rule(
     project: Config, repo_config: Config
 ) -> None:
-    proxy = [e for e in repo_config.hardening.exempt if e.subject == "proxy"]
-    reviewed = dataclasses.replace(project.hardening, exempt=proxy)
-    project = dataclasses.replace(project, hardening=reviewed)
     edge = project.root / "env" / "instances" / "edge.toml"
     edge.write_text('profile = "production"\nport = 9443\nbind = "0.0.0.0"\n')
     result = hardening_gate(project, ENVIRON, [])

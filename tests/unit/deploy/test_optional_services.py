@@ -4,7 +4,6 @@ compose files do not define is a configuration error naming the key."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -83,7 +82,6 @@ def test_services_set_to_none_need_no_compose_service() -> None:
 
 
 def test_no_database_and_no_cache_build_and_pull_no_such_base_image(tmp_path: Path) -> None:
-    shutil.copytree(REPO / "docker/base", tmp_path / "docker/base", symlinks=True)
     full = Config(root=tmp_path, project="shop", image="shop")
     bare = Config(root=tmp_path, project="shop", image="shop", services=configured(NONE))
     assert [i.key for i in plan_base_images(full, "2026-01-01T00:00:00Z")] == [

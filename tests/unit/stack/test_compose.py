@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from dockyard.stack.compose import (
@@ -14,6 +15,7 @@ from dockyard.stack.compose import (
     container_state,
     observe,
     plan_services,
+    publishes,
     still_starting,
     stop_order,
 )
@@ -169,3 +171,27 @@ def test_containers_still_starting_are_found_across_services() -> None:
     web = assess(WEB, [running("web", "web-1"), running("web", "web-2", "starting")])
     cron = assess(ServicePlan("cron"), [ContainerState("cron", "cron-1", "exited", "starting")])
     assert [c.name for c in still_starting([web, cron])] == ["web-2"]
+
+
+def _container(status: str, bindings: Mapping[str, object]) -> dict[str, object]:
+    return {
+        "State": {"Running": status == "running", "Restarting": status == "restarting"},
+        "HostConfig": {"PortBindings": bindings},
+    }
+
+
+PROXY = {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "19080"}]}
+
+
+def test_a_restarting_container_still_holds_its_published_port() -> None:
+    """A re-run after a failed start recognises the port its own crash-looping proxy holds
+    (its state then lists no port at all)."""
+    assert publishes(_container("restarting", PROXY), 19080)
+    assert publishes(_container("running", PROXY), 19080)
+
+
+def test_a_stopped_container_or_another_port_holds_nothing() -> None:
+    assert not publishes(_container("exited", PROXY), 19080)
+    assert not publishes(_container("running", PROXY), 8080)
+    assert not publishes(_container("running", {"8080/tcp": None}), 19080)
+    assert not publishes({}, 19080)

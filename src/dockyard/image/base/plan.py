@@ -3,8 +3,9 @@
 Where no registry can be reached, the stack's images are built from Debian packages: a Debian
 base from debootstrap, then Python, PostgreSQL, Redis and nginx on top of it. This module only
 decides; `dockyard.rootfs` and `dockyard.build` act. The one thing it reads is the build
-contexts under `docker/base/`, to fingerprint them: an image whose fingerprint label matches
-its plan is up to date, and a changed Dockerfile, script, suite or parent means a rebuild.
+contexts (shipped in dockyard's package data, `base/`, unless `[tool.dockyard.images] base_dir`
+names the project's own), to fingerprint them: an image whose fingerprint label matches its
+plan is up to date, and a changed Dockerfile, script, suite or parent means a rebuild.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ from pathlib import Path
 
 from dockyard.core.config import Config, Images
 from dockyard.core.errors import ConfigError, MissingFileError
+from dockyard.core.packagedata import data_path
 from dockyard.image.base.python import python_for
 from dockyard.image.overrides import read_overrides as read_overrides  # noqa: PLC0414  (re-exported)
 
-BASE_DIR = "docker/base"
+# The name the shipped contexts go by in labels and fingerprints: their path in dockyard's own
+# repository before they moved into the package, kept so that images built since stay current.
+SHIPPED_SOURCE = "docker/base"
 DEBIAN = "debian"
 FINGERPRINT_LABEL = "dev.dockyard.base.fingerprint"
 DOCKERFILE_LABEL = "dev.dockyard.dockerfile"
@@ -86,7 +90,8 @@ class BaseImage:
     key: str
     name: str
     suite: str  # the Debian release it is built from
-    context: str  # relative to the project root
+    context: str  # the build context's absolute path
+    source: str  # what the labels name it by: "docker/base/<key>", or the project's own path
     version: str
     title: str
     replaces: str | None  # the official image this one stands in for
@@ -108,7 +113,7 @@ class BaseImage:
         """Labels set from outside the Dockerfile: what makes the up-to-date check possible."""
         labels = {FINGERPRINT_LABEL: self.fingerprint, RELEASE_LABEL: self.version}
         if not self.imported:
-            labels[DOCKERFILE_LABEL] = self.dockerfile
+            labels[DOCKERFILE_LABEL] = f"{self.source}/Dockerfile"
         return labels
 
 
@@ -196,6 +201,27 @@ def official_images(config: Config) -> dict[str, str]:
 # ------------------------------------------------------------------- plan ---
 
 
+def base_dir(config: Config) -> Path:
+    """Where the build contexts are: `[tool.dockyard.images] base_dir` in the project, else
+    the ones dockyard ships."""
+    configured = config.images.base_dir
+    return config.path(configured) if configured else data_path("base")
+
+
+def source_name(config: Config) -> str:
+    """What labels and fingerprints call the directory of the build contexts."""
+    return config.images.base_dir.rstrip("/") or SHIPPED_SOURCE
+
+
+def dockerfile_path(config: Config, labelled: str) -> str:
+    """The Dockerfile a base image's `dev.dockyard.dockerfile` label names, as a path that
+    `config.path` finds (the shipped contexts live in the installed package)."""
+    prefix = source_name(config) + "/"
+    if labelled.startswith(prefix):
+        return str(base_dir(config) / labelled.removeprefix(prefix))
+    return labelled
+
+
 def plan_base_images(config: Config, created: str) -> list[BaseImage]:
     """Every base image, parents first, with its build arguments and fingerprint.
 
@@ -211,9 +237,10 @@ def plan_base_images(config: Config, created: str) -> list[BaseImage]:
     entries = [(KINDS[0], suite) for suite in needed] + [(k, suites[k.key]) for k in kinds[1:]]
     plan: list[BaseImage] = []
     parents: dict[str, BaseImage] = {}
+    contexts, sources = base_dir(config), source_name(config)
     for kind, suite in entries:
         key = _debian_key(config, suite) if kind.key == DEBIAN else kind.key
-        context = f"{BASE_DIR}/{kind.key}"
+        context, source = contexts / kind.key, f"{sources}/{kind.key}"
         version = str(getattr(RELEASES[suite], kind.key))
         parent = parents.get(suite)
         args: list[tuple[str, str]] = []
@@ -221,19 +248,20 @@ def plan_base_images(config: Config, created: str) -> list[BaseImage]:
             args.append(("BASE", parent.name))
         if kind.version_arg:
             args.append((kind.version_arg, version))
-        args += [("VERSION", version), ("SOURCE", context)]
+        args += [("VERSION", version), ("SOURCE", source)]
         fixed = tuple(args)
         seed = [suite, images.debian_mirror, *(f"{k}={v}" for k, v in fixed)]
         if parent is None:
             seed += [*TRIM_REMOVE, "|", *TRIM_KEEP, *import_changes_fixed(), *IMPORT_LABELS]
         else:
             seed.append(parent.fingerprint)
-        fingerprint = _digest(seed, tree_digest(config.root / context))
+        fingerprint = _digest(seed, tree_digest(context, source))
         item = BaseImage(
             key=key,
             name=names[key],
             suite=suite,
-            context=context,
+            context=str(context),
+            source=source,
             version=version,
             title=kind.title.format(suite=suite, version=version),
             replaces=getattr(images, kind.config_field) if kind.config_field else None,
@@ -263,12 +291,16 @@ def decide(item: BaseImage, labels: Mapping[str, str] | None, rebuild: bool) -> 
 # ------------------------------------------------------------- fingerprints ---
 
 
-def tree_digest(directory: Path) -> str:
+def tree_digest(directory: Path, source: str = "") -> str:
     """A digest of every file under `directory`: names, executable bits and contents."""
     if not directory.is_dir():
+        shipped = source.startswith(SHIPPED_SOURCE + "/")
         raise MissingFileError(
             f"{directory}: build context not found",
-            hint=f"restore {BASE_DIR}/ from git (`git checkout -- {BASE_DIR}`)",
+            hint="reinstall dockyard (its package data is incomplete)"
+            if shipped
+            else "restore it, or point [tool.dockyard.images] base_dir at the build contexts "
+            '("" uses the ones dockyard ships)',
         )
     digest = hashlib.sha256()
     for path in sorted(p for p in directory.rglob("*") if p.is_file() or p.is_symlink()):

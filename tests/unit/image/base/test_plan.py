@@ -11,6 +11,7 @@ import pytest
 
 from dockyard.core.config import Config, Images
 from dockyard.core.errors import ConfigError, MissingFileError, UnreadableFileError
+from dockyard.core.packagedata import data_path
 from dockyard.image.base.plan import (
     DOCKERFILE_LABEL,
     FINGERPRINT_LABEL,
@@ -20,6 +21,7 @@ from dockyard.image.base.plan import (
     buildkit_environ,
     debootstrap_command,
     decide,
+    dockerfile_path,
     import_command,
     local_names,
     local_overrides,
@@ -37,9 +39,11 @@ CREATED = "2026-01-02T03:04:05Z"
 
 @pytest.fixture
 def project(tmp_path: Path) -> Config:
-    """A project with a copy of the repository's base image contexts."""
-    shutil.copytree(REPO / "docker/base", tmp_path / "docker/base", symlinks=True)
-    return Config(root=tmp_path, project="demo", image="demo")
+    """A project with its own copy of the shipped base image contexts ([images] base_dir)."""
+    shutil.copytree(data_path("base"), tmp_path / "docker/contexts", symlinks=True)
+    return Config(
+        root=tmp_path, project="demo", image="demo", images=Images(base_dir="docker/contexts")
+    )
 
 
 def by_key(config: Config) -> dict[str, BaseImage]:
@@ -104,7 +108,7 @@ def test_build_arguments_name_the_base_the_version_and_the_oci_metadata(project:
         "BASE": "dockyard-base/debian:bookworm",
         "PG_MAJOR": "15",
         "VERSION": "15",
-        "SOURCE": "docker/base/postgres",
+        "SOURCE": "docker/contexts/postgres",
         "CREATED": CREATED,
     }
 
@@ -113,14 +117,15 @@ def test_the_build_command_uses_the_context_the_tag_args_and_labels(project: Con
     redis = by_key(project)["redis"]
     command = build_command(redis)
     assert command[:3] == ["docker", "build", "--progress=plain"]
-    assert command[-1] == "docker/base/redis"
-    assert command[command.index("--file") + 1] == "docker/base/redis/Dockerfile"
+    context = project.root / "docker/contexts/redis"
+    assert command[-1] == str(context)
+    assert command[command.index("--file") + 1] == str(context / "Dockerfile")
     assert command[command.index("--tag") + 1] == "dockyard-base/redis:7-bookworm"
     pairs = list(itertools.pairwise(command))
     assert ("--build-arg", "BASE=dockyard-base/debian:bookworm") in pairs
     assert ("--build-arg", "REDIS_MAJOR=7") in pairs
     assert ("--label", f"{FINGERPRINT_LABEL}={redis.fingerprint}") in pairs
-    assert ("--label", f"{DOCKERFILE_LABEL}=docker/base/redis/Dockerfile") in pairs
+    assert ("--label", f"{DOCKERFILE_LABEL}=docker/contexts/redis/Dockerfile") in pairs
 
 
 def test_builds_run_with_buildkit_in_the_callers_environment() -> None:
@@ -211,7 +216,7 @@ def test_an_image_without_the_label_is_rebuilt(project: Config) -> None:
 
 def test_a_changed_dockerfile_changes_that_image_and_nothing_else(project: Config) -> None:
     before = by_key(project)
-    dockerfile = project.root / "docker/base/redis/Dockerfile"
+    dockerfile = project.root / "docker/contexts/redis/Dockerfile"
     dockerfile.write_text(dockerfile.read_text() + "\n# changed\n")
     after = by_key(project)
     assert after["redis"].fingerprint != before["redis"].fingerprint
@@ -222,7 +227,7 @@ def test_a_changed_dockerfile_changes_that_image_and_nothing_else(project: Confi
 
 def test_a_changed_debian_base_changes_every_image_built_on_it(project: Config) -> None:
     before = by_key(project)
-    excludes = project.root / "docker/base/debian/rootfs/etc/dpkg/dpkg.cfg.d/dockyard-excludes"
+    excludes = project.root / "docker/contexts/debian/rootfs/etc/dpkg/dpkg.cfg.d/dockyard-excludes"
     excludes.write_text(excludes.read_text() + "path-exclude /usr/share/bug/*\n")
     after = by_key(project)
     assert all(after[key].fingerprint != before[key].fingerprint for key in before)
@@ -230,7 +235,8 @@ def test_a_changed_debian_base_changes_every_image_built_on_it(project: Config) 
 
 def test_another_mirror_changes_every_fingerprint(project: Config) -> None:
     other = dataclasses.replace(
-        project, images=Images(debian_mirror="http://mirror.example/debian")
+        project,
+        images=dataclasses.replace(project.images, debian_mirror="http://mirror.example/debian"),
     )
     before, after = by_key(project), by_key(other)
     assert all(after[key].fingerprint != before[key].fingerprint for key in before)
@@ -243,9 +249,24 @@ def test_the_creation_time_does_not_change_the_fingerprint(project: Config) -> N
     }
 
 
+def test_without_base_dir_the_shipped_contexts_are_built_under_their_stable_name(
+    tmp_path: Path,
+) -> None:
+    """A project with no contexts of its own builds the ones in dockyard's package; labels and
+    fingerprints name them as before, so images built earlier stay current."""
+    config = Config(root=tmp_path, project="demo", image="demo")
+    redis = by_key(config)["redis"]
+    assert Path(redis.context) == data_path("base", "redis")
+    assert Path(redis.dockerfile).is_file()
+    assert dict(redis.build_args)["SOURCE"] == "docker/base/redis"
+    assert redis.labels()[DOCKERFILE_LABEL] == "docker/base/redis/Dockerfile"
+    assert dockerfile_path(config, "docker/base/redis/Dockerfile") == redis.dockerfile
+    assert dockerfile_path(config, "Dockerfile.production") == "Dockerfile.production"
+
+
 def test_a_missing_build_context_says_how_to_restore_it(project: Config) -> None:
-    shutil.rmtree(project.root / "docker/base/nginx")
-    with pytest.raises(MissingFileError, match="docker/base/nginx: build context not found"):
+    shutil.rmtree(project.root / "docker/contexts/nginx")
+    with pytest.raises(MissingFileError, match="docker/contexts/nginx: build context not found"):
         plan_base_images(project, CREATED)
 
 
@@ -270,7 +291,7 @@ def test_a_damaged_state_file_names_the_line_and_the_fix() -> None:
 
 
 def test_no_base_dockerfile_sets_an_oci_version_for_its_images_to_inherit() -> None:
-    dockerfiles = sorted((Path(__file__).resolve().parents[4] / "docker/base").glob("*/Dockerfile"))
+    dockerfiles = sorted(data_path("base").glob("*/Dockerfile"))
     assert len(dockerfiles) >= 4
     for dockerfile in dockerfiles:
         assert "org.opencontainers.image.version" not in dockerfile.read_text(encoding="utf-8")

@@ -4,7 +4,6 @@ ships it, or one message saying what can be built offline."""
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
 
 import pytest
@@ -70,7 +69,6 @@ def test_a_313_service_adds_only_a_trixie_base_and_its_python(
     tmp_path: Path, repo_config: Config
 ) -> None:
     """The data services and the proxy stay on the configured release; only Python moves."""
-    shutil.copytree(repo_config.root / "docker/base", tmp_path / "docker/base", symlinks=True)
     (tmp_path / "svc").mkdir()
     (tmp_path / "svc/pyproject.toml").write_text('[project]\nname = "s"\n', encoding="utf-8")
     (tmp_path / "svc/.python-version").write_text("3.13\n", encoding="utf-8")
