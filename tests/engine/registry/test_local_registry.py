@@ -181,3 +181,21 @@ def test_status_of_a_registry_that_is_down_fails_with_one_line(project: Project)
     assert done.returncode == 1
     assert "absent" in done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_every_command_docs_registry_md_shows_runs_in_order(project: Project) -> None:
+    """The page's commands, as written: up, status, down, down --volumes, each exit 0."""
+    page = (REPO / "docs" / "registry.md").read_text(encoding="utf-8")
+    shown = [
+        line.split("#", 1)[0].split()[1:]
+        for line in page.splitlines()
+        if line.startswith("invoke registry.")
+    ]
+    assert [args[0] for args in shown] == [
+        "registry.up", "registry.status", "registry.down", "registry.down",
+    ]  # fmt: skip
+    for args in shown:
+        done = project.invoke(*args)
+        assert done.returncode == 0, f"invoke {' '.join(args)}:\n{done.stderr}"
+        assert "Traceback" not in done.stderr
+    assert "removed" in done.stdout
