@@ -144,7 +144,7 @@ def adapters_in_pure_modules(package: Path) -> list[str]:
 
 
 def area_path(target: str) -> Path:
-    """`dockyard.stack` or `dockyard.stack.tasks` -> `stack`; anything else -> a path no area has."""
+    """`dockyard.stack` or `dockyard.stack.tasks` -> `stack`; anything else -> no area's path."""
     parts = target.removesuffix(".tasks").split(".")
     return Path(*parts[1:]) if len(parts) == 2 and parts[0] == "dockyard" else Path("-")
 
