@@ -94,8 +94,8 @@ def ran(
 
 @nox.session(python=PYTHON)
 def lint(session: Session) -> None:
-    """Lint and check formatting with ruff; lint workflows and compose files with yamllint."""
-    from dockyard.gates import stepcache
+    """Lint with ruff and yamllint; the workflows with zizmor and their schema; shell scripts."""
+    from dockyard.gates import stepcache, workflowlint
 
     sync(session, "lint", project=False)
     session.run("ruff", "check", *(session.posargs or ["."]))
@@ -110,6 +110,8 @@ def lint(session: Session) -> None:
         yamllint, partial(ran, session), cache=stepcache.enabled(os.environ)
     ):
         session.log("yamllint: skipped, nothing it reads has changed since it last passed")
+    for check in workflowlint.checks(Path()):
+        session.run(*check.command)
 
 
 @nox.session(python=PYTHON)
