@@ -136,13 +136,17 @@ def tests(session: Session) -> None:
 @nox.session(python=PYTHON)
 def image(session: Session) -> None:
     """Build the base and production images, then test them from the inside (testinfra)."""
+    from dockyard.image.overrides import STATE_FILE
+
     sync(session, "test", "audit")
-    session.run("invoke", "image.base")
+    session.run("invoke", "image.base", "--if-needed")  # the stand-ins only without a registry
     session.run("invoke", "image.build")
     session.run("invoke", "image.scan")
+    # The stand-ins' own tests build them: only where this machine uses them (it recorded them).
+    marker = "image" if Path(STATE_FILE).exists() else "image and not standin"
     unless_passed(
         session, "image tests",
-        ["pytest", "-m", "image", "--junitxml=reports/junit-image.xml", *session.posargs],
+        ["pytest", "-m", marker, "--junitxml=reports/junit-image.xml", *session.posargs],
     )  # fmt: skip
 
 
