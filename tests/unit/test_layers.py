@@ -23,7 +23,7 @@ RANK = {
     "core": 0,
     "env": 1,
     "image": 1,
-    "gates": 1,
+    "gates": 2,  # the sessions drive every area below the deploy
     "ci": 1,
     "stack": 2,
     "registry": 2,

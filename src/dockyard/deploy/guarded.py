@@ -230,7 +230,9 @@ def _notify(invocation: Invocation, found: Instance, record: deployhistory.Recor
     deploy = invocation.config.deploy
     delivery = webhook.send(
         url,
-        notify.payload(event, project=invocation.config.project),
+        notify.payload(
+            event, project=invocation.config.project, run=notify.run_url(invocation.environ)
+        ),
         timeout=deploy.webhook_timeout_seconds,
         attempts=deploy.webhook_attempts,
         budget=deploy.webhook_timeout_seconds * deploy.webhook_attempts + 2,

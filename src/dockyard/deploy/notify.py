@@ -11,11 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 Kind = Literal["deploy", "rollback", "release"]
 Result = Literal["succeeded", "failed", "rolled back", "interrupted"]
 
 _REASON_CHARS = 1000
+# Set by a CI workflow to the run that deployed, so a notification links to its log.
+RUN_URL_VARIABLE = "DOCKYARD_RUN_URL"
 _ICONS: Mapping[str, str] = {
     "succeeded": ":white_check_mark:",
     "failed": ":x:",
@@ -39,9 +42,19 @@ class Event:
     host: str
 
 
-def payload(event: Event, *, project: str) -> dict[str, object]:
+def run_url(environ: Mapping[str, str]) -> str | None:
+    """The CI run that deployed (`DOCKYARD_RUN_URL`), when it is an http(s) URL; else None."""
+    url = environ.get(RUN_URL_VARIABLE, "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c in url for c in "<>| "):
+        return None
+    return url
+
+
+def payload(event: Event, *, project: str, run: str | None = None) -> dict[str, object]:
     """The webhook body for `event`: a one-line `text` for notifications and clients without
-    blocks, `blocks` for Slack, and a `dockyard` object with the raw facts for other receivers."""
+    blocks, `blocks` for Slack, and a `dockyard` object with the raw facts for other receivers.
+    `run`, a CI run's URL (see `run_url`), adds a link to it."""
     summary = _summary(event, project)
     blocks: list[dict[str, object]] = [
         {"type": "section", "text": _mrkdwn(summary)},
@@ -54,10 +67,14 @@ def payload(event: Event, *, project: str) -> dict[str, object]:
         blocks.append(
             {"type": "section", "text": _mrkdwn(f"*Reason*\n{_escape(_clip(event.reason))}")}
         )
-    blocks.append(
-        {"type": "context", "elements": [_mrkdwn(f"reported by dockyard on {_escape(event.host)}")]}
-    )
-    return {"text": summary, "blocks": blocks, "dockyard": {"project": project, **asdict(event)}}
+    context = f"reported by dockyard on {_escape(event.host)}"
+    if run:
+        context += f" · <{_escape(run)}|CI run>"
+    blocks.append({"type": "context", "elements": [_mrkdwn(context)]})
+    facts: dict[str, object] = {"project": project, **asdict(event)}
+    if run:
+        facts["run_url"] = run
+    return {"text": summary, "blocks": blocks, "dockyard": facts}
 
 
 def _summary(event: Event, project: str) -> str:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from dockyard.core.results import CheckResult
+    from dockyard.image.source import Probe
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,57 @@ def unavailable_images(config: Config, environ: Mapping[str, str]) -> list[str]:
     return missing
 
 
-def base(invocation: Invocation, rebuild: bool = False) -> int:
-    """Build the offline base images (see `build_base_images`) and say how the stack uses them."""
+# How long the engine may go without answering while it pulls an official image.
+PULL_TIMEOUT_SECONDS = 30.0
+
+
+def probe_official(
+    config: Config, environ: Mapping[str, str], *, timeout: float = PULL_TIMEOUT_SECONDS
+) -> list[Probe]:
+    """Each configured official image: present in the engine, or pulled now (an engine that
+    stays silent for `timeout` seconds counts as a failed pull)."""
+    from docker.errors import DockerException, ImageNotFound
+    from requests.exceptions import RequestException
+
+    from dockyard.core.engine import connect
+    from dockyard.image.base.plan import official_images
+    from dockyard.image.source import Probe
+
+    client = connect(environ, timeout=timeout)
+    probes = []
+    try:
+        for name in sorted(set(official_images(config).values())):
+            try:
+                client.images.get(name)
+            except ImageNotFound:
+                try:
+                    client.images.pull(name)
+                except (DockerException, RequestException) as error:
+                    # The engine's own words when it gave any, not the HTTP request around them.
+                    said = str(getattr(error, "explanation", None) or error).strip()
+                    reason = said.splitlines()[0] if said else type(error).__name__
+                    probes.append(Probe(name, False, False, reason))
+                else:
+                    probes.append(Probe(name, False, True))
+            else:
+                probes.append(Probe(name, True, False))
+    finally:
+        client.close()
+    return probes
+
+
+def base(invocation: Invocation, rebuild: bool = False, if_needed: bool = False) -> int:
+    """Build the offline base images (see `build_base_images`) and say how the stack uses them;
+    `if_needed`: only when the official images can neither be found nor pulled."""
+    if if_needed and not rebuild:
+        from dockyard.image.source import choose
+
+        choice = choose(probe_official(invocation.config, invocation.environ))
+        invocation.console.print(f"image.base: {choice.reason}", markup=False)
+        if choice.official:
+            document = {"ok": True, "official": True, "reason": choice.reason}
+            show(invocation, document, lambda _console: None)
+            return 0
     started = time.monotonic()
     done = build_base_images(
         invocation.config, invocation.environ, invocation.console, rebuild=rebuild

@@ -25,13 +25,17 @@ def build(c: Context, base: str = "", no_cache: bool = False) -> None:
 
 @task(
     name="base",
-    help={"rebuild": "build every base image again, even those up to date", **JSON_HELP},
+    help={
+        "rebuild": "build every base image again, even those up to date",
+        "if_needed": "only when the official images can neither be found nor pulled",
+        **JSON_HELP,
+    },
 )
-def base(c: Context, rebuild: bool = False, json: bool = False) -> None:
+def base(c: Context, rebuild: bool = False, if_needed: bool = False, json: bool = False) -> None:
     """Build the stack's base images from Debian packages, for machines without a registry."""
     from dockyard.image import commands
 
-    run(c, commands.base, json=json, rebuild=rebuild)
+    run(c, commands.base, json=json, rebuild=rebuild, if_needed=if_needed)
 
 
 @task(

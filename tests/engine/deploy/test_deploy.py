@@ -147,11 +147,14 @@ def test_a_version_that_never_gets_ready_is_removed_and_the_old_one_keeps_servin
 ) -> None:
     live = world.live_version("alpha")
     before = world.app_containers("alpha")
+    run = "https://github.com/acme/tugboat/actions/runs/42"
     with Webhook() as webhook, Load(world.url("alpha")) as load:
         began = time.monotonic()
         with pytest.raises(DeployFailedError) as failure:
             deploycommands.deploy(
-                world.invocation(NOTIFY_WEBHOOK_URL=webhook.url), "alpha", world.versions["broken"]
+                world.invocation(NOTIFY_WEBHOOK_URL=webhook.url, DOCKYARD_RUN_URL=run),
+                "alpha",
+                world.versions["broken"],
             )
         took = time.monotonic() - began
     message = str(failure.value)
@@ -167,6 +170,7 @@ def test_a_version_that_never_gets_ready_is_removed_and_the_old_one_keeps_servin
     assert "not ready" in last.reason
     assert webhook.bodies, "the failure was notified"
     assert webhook.bodies[-1]["dockyard"]["result"] == "failed"
+    assert webhook.bodies[-1]["dockyard"]["run_url"] == run, "it links to the CI run"
     assert "/services/T000" not in world.output.getvalue(), "the webhook's secret path is not shown"
     assert not list(locks(world).glob("*.lock")), "the lock is released after a failure"
 

@@ -48,7 +48,7 @@ HARDENED: dict[str, Any] = {
     "security_opt": ["no-new-privileges:true"],
 }
 
-pytestmark = [pytest.mark.engine, pytest.mark.image]
+pytestmark = [pytest.mark.engine, pytest.mark.image, pytest.mark.standin]
 
 
 @dataclasses.dataclass(frozen=True)

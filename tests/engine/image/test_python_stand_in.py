@@ -19,7 +19,7 @@ from dockyard.image.base.plan import BaseImage, plan_base_images
 from ..stacks import ENVIRON
 
 REPO = Path(__file__).resolve().parents[3]
-pytestmark = [pytest.mark.engine, pytest.mark.image]
+pytestmark = [pytest.mark.engine, pytest.mark.image, pytest.mark.standin]
 
 
 @pytest.fixture

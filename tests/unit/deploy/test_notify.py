@@ -14,7 +14,7 @@ from typing import ClassVar, Literal
 import pytest
 import requests
 
-from dockyard.deploy.notify import Event, payload
+from dockyard.deploy.notify import RUN_URL_VARIABLE, Event, payload, run_url
 from dockyard.deploy.webhook import Delivery, redact, send, validate_url
 
 SECRET_PATH = "/services/T0001/B0002/tokenSECRET"
@@ -176,6 +176,36 @@ def test_user_text_cannot_form_slack_links_or_mentions() -> None:
     assert ">" not in shown
     assert "&lt;!channel&gt; a&amp;b &lt;http://x|click&gt;" in str(body["text"])
     assert body["dockyard"]["reason"] == "<!channel> a&b <http://x|click>"  # type: ignore[index]
+
+
+def test_a_ci_run_is_linked_from_the_message_and_the_facts() -> None:
+    run = "https://github.com/acme/tugboat/actions/runs/42?a=1&b=2"
+    body = payload(EVENT, project="tugboat", run=run)
+    context = json.dumps(body["blocks"][-1])  # type: ignore[index]
+    assert "<https://github.com/acme/tugboat/actions/runs/42?a=1&amp;b=2|CI run>" in context
+    assert body["dockyard"]["run_url"] == run  # type: ignore[index]
+    assert "run_url" not in BODY["dockyard"]  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("environ", "found"),
+    [
+        (
+            {RUN_URL_VARIABLE: "https://github.com/a/b/actions/runs/7"},
+            "https://github.com/a/b/actions/runs/7",
+        ),
+        ({RUN_URL_VARIABLE: " http://ci.local/run/7 \n"}, "http://ci.local/run/7"),
+        ({}, None),
+        ({RUN_URL_VARIABLE: ""}, None),
+        ({RUN_URL_VARIABLE: "javascript:alert(1)"}, None),
+        ({RUN_URL_VARIABLE: "https://x/y|click here"}, None),
+        ({RUN_URL_VARIABLE: "https://x/<!channel>"}, None),
+    ],
+)
+def test_the_run_link_comes_from_the_environment_only_as_a_plain_http_url(
+    environ: dict[str, str], found: str | None
+) -> None:
+    assert run_url(environ) == found
 
 
 # --- the URL -------------------------------------------------------------------------------

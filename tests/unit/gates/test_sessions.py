@@ -12,7 +12,7 @@ from dockyard.gates.steps import yaml_paths
 
 REPO = Path(__file__).resolve().parents[3]
 SESSIONS = """\
-* lint -> Lint and check formatting with ruff; lint workflows and compose files with yamllint.
+* lint -> Lint with ruff and yamllint; the workflows with zizmor and their schema; shell scripts.
 * typecheck -> Type-check the suite, its tests, tasks.py and this file with mypy --strict.
 * tests -> Run the tests with coverage and a JUnit report (engine tests need Docker).
 * image -> Build the base and production images, then test them from the inside (testinfra).

@@ -68,7 +68,8 @@ def test_an_unreadable_pin_names_its_file() -> None:
 def test_a_313_service_adds_only_a_trixie_base_and_its_python(
     tmp_path: Path, repo_config: Config
 ) -> None:
-    """The data services and the proxy stay on the configured release; only Python moves."""
+    """The data services, the proxy and the registry stay on the configured release; only
+    Python moves."""
     (tmp_path / "svc").mkdir()
     (tmp_path / "svc/pyproject.toml").write_text('[project]\nname = "s"\n', encoding="utf-8")
     (tmp_path / "svc/.python-version").write_text("3.13\n", encoding="utf-8")
@@ -81,5 +82,6 @@ def test_a_313_service_adds_only_a_trixie_base_and_its_python(
         ("postgres", "bookworm", "dockyard-base/debian:bookworm"),
         ("redis", "bookworm", "dockyard-base/debian:bookworm"),
         ("nginx", "bookworm", "dockyard-base/debian:bookworm"),
+        ("registry", "bookworm", "dockyard-base/debian:bookworm"),
     ]
     assert local_names(config)["python"] == "dockyard-base/python:3.13-trixie"
