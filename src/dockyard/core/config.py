@@ -241,6 +241,30 @@ class Git:
 
 
 @dataclass(frozen=True)
+class Release:
+    """How `invoke release` versions, tags and ships the service."""
+
+    branch: str = ""
+    """The branch releases are made from ("": [tool.dockyard.git] main_branch)."""
+    remote: str = ""
+    """The remote the release commit and tag are published to ("": [tool.dockyard.git] remote)."""
+    tag_format: str = "v{version}"
+    """The release tag's name; `{version}` stands for the version (annotated tags)."""
+    changelog: str = "CHANGELOG.md"
+    """The changelog each release adds its section to (created with a header if absent)."""
+    major_version_zero: bool = False
+    """While the version is 0.x, a breaking change bumps the minor version instead of going to
+    1.0.0 (commitizen's rule); refused once the version is 1.0 or later."""
+    version_files: list[str] = field(default_factory=list)
+    """Other files that carry the version, as "path:text": the version is replaced on the one
+    line of the file containing the text (e.g. "src/app/__init__.py:__version__")."""
+    staging: str = "staging"
+    """The instance a release deploys to first, and smoke-tests."""
+    production: str = "production"
+    """The instance a release is promoted to after confirmation."""
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything dockyard needs to know about the project it drives."""
 
@@ -291,6 +315,7 @@ class Config:
     hardening: Hardening = field(default_factory=Hardening)
     deploy: Deploy = field(default_factory=Deploy)
     git: Git = field(default_factory=Git)
+    release: Release = field(default_factory=Release)
 
     def path(self, relative: str) -> Path:
         """A project-relative path from the configuration, made absolute."""
