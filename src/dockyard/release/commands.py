@@ -70,16 +70,7 @@ def _document(found: Survey, *, dry_run: bool) -> dict[str, Any]:
         "current": bumped.current if bumped else None,
         "part": bumped.part if bumped else None,
         "reason": bumped.reason if bumped else "HEAD carries the release tag",
-        "commits": [
-            {
-                "sha": c.sha,
-                "kind": c.kind,
-                "type": c.type,
-                "breaking": c.breaking,
-                "header": c.header,
-            }
-            for c in found.commits
-        ],  # fmt: skip
+        "commits": [_commit(c) for c in found.commits],
         "not_conventional": [{"sha": c.sha, "header": c.header} for c in found.others],
         "problems": list(found.world.problems) if found.world else [],
         "steps": [step.as_dict() for step in found.steps],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dockyard.core.errors import ConfigError
-from dockyard.release.bump import next_version, tag_name, tag_version
+from dockyard.release.bump import VersionError, next_version, tag_name, tag_version
 from dockyard.release.commits import Commit, parse
 
 
@@ -46,7 +46,7 @@ def test_major_version_zero_keeps_a_breaking_change_below_one(
 
 
 def test_major_version_zero_is_refused_from_one_on() -> None:
-    with pytest.raises(ConfigError, match="only applies while the version is 0.x"):
+    with pytest.raises(ConfigError, match=r"only applies while the version is 0\.x"):
         next_version("1.0.0", commits("fix: a"), major_version_zero=True)
 
 
@@ -96,7 +96,7 @@ def test_part_overrides_the_commits(part: str, expected: str) -> None:
 
 
 def test_a_version_that_is_not_pep_440_names_where_it_came_from() -> None:
-    with pytest.raises(Exception, match="pyproject.toml: 'one' is not a PEP 440 version"):
+    with pytest.raises(VersionError, match=r"pyproject\.toml: 'one' is not a PEP 440 version"):
         next_version("one", [], source="pyproject.toml")
 
 

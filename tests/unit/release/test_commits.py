@@ -8,28 +8,30 @@ from dockyard.release.commits import parse
 
 
 @pytest.mark.parametrize(
-    ("message", "kind", "type_", "scope", "description", "breaking"),
+    ("message", "expected"),
     [
-        ("feat: add shipments", "conventional", "feat", "", "add shipments", False),
-        ("fix(api): reject empty names", "conventional", "fix", "api", "reject empty names", False),
-        ("feat(api)!: drop v1", "conventional", "feat", "api", "drop v1", True),
-        ("refactor!: new layout", "conventional", "refactor", "", "new layout", True),
-        ("FEAT: shouting", "conventional", "feat", "", "shouting", False),
-        ("perf:  faster", "conventional", "perf", "", "faster", False),
-        ("feat:no space", "other", "", "", "feat:no space", False),
-        ("feat: ", "other", "", "", "feat:", False),
-        ("just some words", "other", "", "", "just some words", False),
-        ("", "other", "", "", "", False),
-        ("feat(a(b)): nested", "other", "", "", "feat(a(b)): nested", False),
+        ("feat: add shipments", ("conventional", "feat", "", "add shipments", False)),
+        (
+            "fix(api): reject empty names",
+            ("conventional", "fix", "api", "reject empty names", False),
+        ),
+        ("feat(api)!: drop v1", ("conventional", "feat", "api", "drop v1", True)),
+        ("refactor!: new layout", ("conventional", "refactor", "", "new layout", True)),
+        ("FEAT: shouting", ("conventional", "feat", "", "shouting", False)),
+        ("perf:  faster", ("conventional", "perf", "", "faster", False)),
+        ("feat:no space", ("other", "", "", "feat:no space", False)),
+        ("feat: ", ("other", "", "", "feat:", False)),
+        ("just some words", ("other", "", "", "just some words", False)),
+        ("", ("other", "", "", "", False)),
+        ("feat(a(b)): nested", ("other", "", "", "feat(a(b)): nested", False)),
     ],
 )
 def test_a_header_is_read_as_the_spec_says(
-    message: str, kind: str, type_: str, scope: str, description: str, breaking: bool
+    message: str, expected: tuple[str, str, str, str, bool]
 ) -> None:
+    """kind, type, scope, description, breaking"""
     commit = parse(message, "a" * 40)
-    assert (commit.kind, commit.type, commit.scope, commit.description, commit.breaking) == (
-        kind, type_, scope, description, breaking,
-    )  # fmt: skip
+    assert (commit.kind, commit.type, commit.scope, commit.description, commit.breaking) == expected
 
 
 @pytest.mark.parametrize(
