@@ -265,6 +265,34 @@ class Release:
 
 
 @dataclass(frozen=True)
+class Registry:
+    """The image registry a release pushes to, and the local one `invoke registry.up` runs for
+    machines without one."""
+
+    url: str = ""
+    """Where images are pushed: HOST[:PORT], e.g. "registry.example.com" or "127.0.0.1:5000"
+    for the local one ("": no registry). Its API is asked over HTTPS, or HTTP for a loopback
+    host; an "https://" or "http://" prefix chooses."""
+    repository_prefix: str = ""
+    """Path the service's image is pushed under: "team" pushes HOST/team/IMAGE ("": HOST/IMAGE)."""
+    username_variable: str = ""
+    """The environment variable holding the registry's user name ("": no credentials)."""
+    password_variable: str = ""
+    """The environment variable holding the registry's password or token; never printed."""
+    timeout_seconds: float = 10.0
+    """Each request to the registry's API gives up after this long."""
+    local_port: int = 5000
+    """The port on 127.0.0.1 where `invoke registry.up` publishes the local registry."""
+    local_volume: str = ""
+    """The named volume of the local registry's data ("": `<project>-registry-data`)."""
+    local_image: str = "registry:2"
+    """The official image the local registry runs when present or pullable; otherwise the
+    stand-in `invoke image.base` builds from Debian's docker-registry."""
+    ready_timeout_seconds: float = 60.0
+    """`invoke registry.up` fails when the local registry does not answer within this."""
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything dockyard needs to know about the project it drives."""
 
@@ -316,6 +344,7 @@ class Config:
     deploy: Deploy = field(default_factory=Deploy)
     git: Git = field(default_factory=Git)
     release: Release = field(default_factory=Release)
+    registry: Registry = field(default_factory=Registry)
 
     def path(self, relative: str) -> Path:
         """A project-relative path from the configuration, made absolute."""

@@ -12,13 +12,22 @@ from typing import TYPE_CHECKING
 from dockyard.core.ids import ID_RULE, is_valid_id
 
 if TYPE_CHECKING:
-    from dockyard.core.config import Config, Deploy, Git, Release
+    from dockyard.core.config import Config, Deploy, Git, Registry, Release
 
 TABLE = "tool.dockyard"
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _IMAGE = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*$")
 _CAPABILITY = re.compile(r"^(?!CAP_)[A-Z][A-Z0-9_]*$")
 _RULE_ID = re.compile(r"^(?:IMG|RT|SEC)-\d{2}$")
+# A registry as an image reference names it: HOST[:PORT], an optional scheme for its API.
+_REGISTRY = re.compile(
+    r"^(?:https?://)?(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:]+\])(?::\d{1,5})?$"
+)
+_REPOSITORY_PATH = re.compile(
+    r"^[a-z0-9]+(?:(?:[._-]|__)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._-]|__)[a-z0-9]+)*)*$"
+)
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_VOLUME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def check_values(config: Config, problems: list[str]) -> None:
@@ -63,6 +72,44 @@ def check_values(config: Config, problems: list[str]) -> None:
     _check_deploy(config.deploy, problems)
     _check_git(config.git, problems)
     _check_release(config.release, problems)
+    _check_registry(config.registry, problems)
+
+
+def _check_registry(registry: Registry, problems: list[str]) -> None:
+    path = f"{TABLE}.registry"
+    if registry.url and not _REGISTRY.match(registry.url):
+        problems.append(
+            f"{path}.url: expected HOST[:PORT] like registry.example.com or 127.0.0.1:5000, "
+            f"got {registry.url!r}"
+        )
+    prefix = registry.repository_prefix
+    if prefix and not _REPOSITORY_PATH.match(prefix):
+        problems.append(
+            f"{path}.repository_prefix: expected lowercase path parts separated by '/', "
+            f"got {prefix!r}"
+        )
+    for name in ("username_variable", "password_variable"):
+        value = getattr(registry, name)
+        if value and not _VARIABLE.match(value):
+            problems.append(f"{path}.{name}: expected an env variable name, got {value!r}")
+    if bool(registry.username_variable) != bool(registry.password_variable):
+        problems.append(
+            f"{path}: expected both username_variable and password_variable, or neither"
+        )
+    if not 1 <= registry.local_port <= 65535:
+        problems.append(f"{path}.local_port: expected a port 1-65535, got {registry.local_port}")
+    if registry.local_volume and not _VOLUME.match(registry.local_volume):
+        problems.append(
+            f"{path}.local_volume: expected a volume name, got {registry.local_volume!r}"
+        )
+    if not registry.local_image.strip():
+        problems.append(f"{path}.local_image: expected an image name like registry:2")
+    for name in ("timeout_seconds", "ready_timeout_seconds"):
+        if getattr(registry, name) <= 0:
+            problems.append(
+                f"{path}.{name}: expected a positive number of seconds, "
+                f"got {getattr(registry, name)}"
+            )
 
 
 def _check_git(git: Git, problems: list[str]) -> None:

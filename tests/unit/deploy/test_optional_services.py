@@ -87,10 +87,10 @@ def test_no_database_and_no_cache_build_and_pull_no_such_base_image(tmp_path: Pa
     full = Config(root=tmp_path, project="shop", image="shop")
     bare = Config(root=tmp_path, project="shop", image="shop", services=configured(NONE))
     assert [i.key for i in plan_base_images(full, "2026-01-01T00:00:00Z")] == [
-        "debian", "python", "postgres", "redis", "nginx",
+        "debian", "python", "postgres", "redis", "nginx", "registry",
     ]  # fmt: skip
     assert [i.key for i in plan_base_images(bare, "2026-01-01T00:00:00Z")] == [
-        "debian", "python", "nginx",
+        "debian", "python", "nginx", "registry",
     ]  # fmt: skip
     assert set(official_images(bare)) == {"PYTHON_IMAGE", "PROXY_IMAGE"}
     assert set(local_overrides(bare)) == {"PYTHON_IMAGE", "PROXY_IMAGE"}

@@ -1,10 +1,11 @@
 """Planning the offline base images (`invoke image.base`): what to build, from what, named how.
 
 Where no registry can be reached, the stack's images are built from Debian packages: a Debian
-base from debootstrap, then Python, PostgreSQL, Redis and nginx on top of it. This module only
-decides; `dockyard.rootfs` and `dockyard.build` act. The one thing it reads is the build
-contexts under `docker/base/`, to fingerprint them: an image whose fingerprint label matches
-its plan is up to date, and a changed Dockerfile, script, suite or parent means a rebuild.
+base from debootstrap, then Python, PostgreSQL, Redis and nginx on top of it, and the Docker
+registry `invoke registry.up` runs. This module only decides; `dockyard.rootfs` and
+`dockyard.build` act. The one thing it reads is the build contexts under `docker/base/`, to
+fingerprint them: an image whose fingerprint label matches its plan is up to date, and a changed
+Dockerfile, script, suite or parent means a rebuild.
 """
 
 from __future__ import annotations
@@ -45,11 +46,16 @@ class Release:
     postgres: str
     redis: str
     nginx: str
+    registry: str
 
 
 # Debian bookworm ships PostgreSQL 15 where the official default is 16: a data directory
 # initialised by one cannot be opened by the other.
-RELEASES = {"bookworm": Release(debian="12", python="3.11", postgres="15", redis="7", nginx="1.22")}
+RELEASES = {
+    "bookworm": Release(
+        debian="12", python="3.11", postgres="15", redis="7", nginx="1.22", registry="2.8"
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,8 @@ KINDS = (
     Kind("postgres", "PostgreSQL " + FROM_DEBIAN, "PG_MAJOR", "POSTGRES_IMAGE", "postgres"),
     Kind("redis", "Redis " + FROM_DEBIAN, "REDIS_MAJOR", "REDIS_IMAGE", "redis"),
     Kind("nginx", "unprivileged nginx " + FROM_DEBIAN, "NGINX_VERSION", "PROXY_IMAGE", "proxy"),
+    # The local registry of `invoke registry.up`: not a stack image, so no stack variable.
+    Kind("registry", "Docker registry " + FROM_DEBIAN, "REGISTRY_VERSION", None, None),
 )  # fmt: skip
 
 

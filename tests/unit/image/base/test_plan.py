@@ -54,6 +54,7 @@ def test_local_images_are_named_after_debian_bookworms_versions(project: Config)
         "postgres": "dockyard-base/postgres:15-bookworm",
         "redis": "dockyard-base/redis:7-bookworm",
         "nginx": "dockyard-base/nginx:1.22-bookworm",
+        "registry": "dockyard-base/registry:2.8-bookworm",
     }
 
 
@@ -90,12 +91,14 @@ def test_the_plan_builds_parents_first_and_everything_from_the_debian_base(
     project: Config,
 ) -> None:
     plan = plan_base_images(project, CREATED)
-    assert [item.key for item in plan] == ["debian", "python", "postgres", "redis", "nginx"]
+    keys = ["debian", "python", "postgres", "redis", "nginx", "registry"]
+    assert [item.key for item in plan] == keys
     assert plan[0].imported
     assert plan[0].parent is None
     assert {item.parent for item in plan[1:]} == {"dockyard-base/debian:bookworm"}
     assert plan[2].replaces == "postgres:16-bookworm"
     assert plan[4].override == "PROXY_IMAGE"
+    assert (plan[5].override, plan[5].replaces) == (None, None)  # not a stack image
 
 
 def test_build_arguments_name_the_base_the_version_and_the_oci_metadata(project: Config) -> None:
