@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from dockyard.core.errors import ConfigError, DockyardError, ExitCode
@@ -31,7 +33,11 @@ def release(
             "and the publication are not wired yet, and a release is never left half-done",
             hint="run `invoke release --dry-run` to see every step and write it would make",
         )
-    found = survey(invocation.config, part=part, new_release=not resume)
+    with _registry(invocation) as (registry, host):
+        found = survey(
+            invocation.config, part=part, new_release=not resume, registry=registry,
+            registry_host=host, environ=invocation.environ,
+        )  # fmt: skip
     document = _document(found, dry_run=True)
     show(invocation, document, lambda console: _people(console, found, dry_run=True))
     if found.version is None:
@@ -41,10 +47,33 @@ def release(
 
 def status(invocation: Invocation) -> int:
     """What is done of the release at HEAD (or the next one), and what to run next."""
-    found = survey(invocation.config)
+    with _registry(invocation) as (registry, host):
+        found = survey(
+            invocation.config, registry=registry, registry_host=host,
+            environ=invocation.environ,
+        )  # fmt: skip
     document = _document(found, dry_run=False)
     show(invocation, document, lambda console: _people(console, found, dry_run=False))
     return ExitCode.OK
+
+
+@contextmanager
+def _registry(invocation: Invocation) -> Iterator[tuple[plan.Registry | None, str]]:
+    """The registry `[tool.dockyard.registry] url` names, and its host ("": none configured)."""
+    config = invocation.config
+    if not config.registry.url:
+        yield None, ""
+        return
+    from dockyard.registry.client import RegistryClient
+    from dockyard.registry.plan import credentials, target
+
+    where = target(config.registry.url)
+    with RegistryClient(
+        where,
+        timeout=config.registry.timeout_seconds,
+        credentials=credentials(config, invocation.environ),
+    ) as client:
+        yield client, where.host
 
 
 def _next_command(found: Survey) -> str:

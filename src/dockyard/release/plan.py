@@ -25,7 +25,7 @@ State = Literal["done", "todo", "blocked", "not-configured"]
 class Registry(Protocol):
     """What a release needs from the registry area: that it answers, and an image's digest."""
 
-    def ping(self) -> None:
+    def ping(self) -> object:
         """Raise a DockyardError when the registry does not answer."""
 
     def manifest_digest(self, repository: str, tag: str) -> str | None:

@@ -8,6 +8,7 @@ and what preflight found, for `invoke release` (dry or real) and `release.status
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,11 +55,15 @@ def survey(
     part: str = "auto",
     today: dt.date | None = None,
     registry: plan.Registry | None = None,
+    registry_host: str = "",
+    environ: Mapping[str, str] | None = None,
     new_release: bool = False,
 ) -> Survey:
     """Read everything the release decides from; write nothing. For a `new_release`, a HEAD
     that already carries a release tag is a preflight problem; otherwise it is the release
-    in progress, whose steps are read."""
+    in progress, whose steps are read. With a `registry` (at `registry_host`), the image is
+    named after it and its digest there is read; `environ` reaches the Docker engine, asked
+    for the image built here (none answering: not built)."""
     root, settings = config.root, config.release
     remote = settings.remote or config.git.remote
     branch_name = settings.branch or config.git.main_branch
@@ -89,6 +94,11 @@ def survey(
         branch_name=branch_name,
     )  # fmt: skip
     _, behind = gitops.ahead_behind(root, refs.branch)
+    from dockyard.image.build import tag_safe
+    from dockyard.registry.plan import repository
+
+    name = repository(config) if registry_host else config.image
+    digest, registry_problem = _registry_read(registry, name, tag_safe(version))
     facts = preflight.Facts(
         dirty=gitops.dirty_files(root),
         branch=gitops.branch(root),
@@ -98,10 +108,9 @@ def survey(
         behind=behind,
         head_tag=on_head.name if on_head is not None and new_release else None,
         instance_problems=_instance_problems(config),
-        registry_problem=_registry_problem(registry),
+        registry_problem=registry_problem,
     )
     changelog_text = _read(root / settings.changelog)
-    from dockyard.image.build import tag_safe
 
     world = plan.World(
         version=version,
@@ -112,12 +121,16 @@ def survey(
         and changelog.has_section(changelog_text, version),
         local_tag_commit=gitops.local_tag(root, tag),
         remote_tag_commit=refs.tag,
-        image_repository=config.image,
+        image_repository=f"{registry_host}/{name}" if registry_host else name,
         image_tag=tag_safe(version),
-        registry_configured=registry is not None,
-        registry_digest=(
-            registry.manifest_digest(config.image, tag_safe(version)) if registry else None
+        local_digest=_local_image(
+            environ,
+            f"{registry_host}/{name}" if registry_host else name,
+            tag_safe(version),
+            registry=bool(registry_host),
         ),
+        registry_configured=registry is not None,
+        registry_digest=digest,
         serving=_serving(config),
         staging=settings.staging,
         production=settings.production,
@@ -218,11 +231,46 @@ def _serving(config: Config) -> dict[str, str | None]:
     return found
 
 
-def _registry_problem(registry: plan.Registry | None) -> str | None:
+def _registry_read(
+    registry: plan.Registry | None, name: str, tag: str
+) -> tuple[str | None, str | None]:
+    """The registry's digest of `name:tag`, and what stopped the reading (a problem for
+    preflight rather than an error, so that every problem is reported at once)."""
     if registry is None:
-        return None
+        return None, None
     try:
         registry.ping()
+        return registry.manifest_digest(name, tag), None
     except DockyardError as error:
-        return error.message
-    return None
+        return None, error.message
+
+
+def _local_image(
+    environ: Mapping[str, str] | None, repository: str, tag: str, *, registry: bool
+) -> str | None:
+    """The image built here for this release: its repo digest for the registry's reference
+    (a pushed image), else its id; None when it is absent or no engine answers."""
+    from docker.errors import DockerException, ImageNotFound
+
+    from dockyard.core.engine import connect
+    from dockyard.core.errors import EngineUnavailableError
+
+    if environ is None:
+        return None
+    try:
+        client = connect(environ)
+    except EngineUnavailableError:
+        return None
+    try:
+        image = client.images.get(f"{repository}:{tag}")
+        if not registry:
+            return str(image.id)
+        digests = [d for d in image.attrs.get("RepoDigests") or [] if isinstance(d, str)]
+        found = [d.split("@", 1)[1] for d in digests if d.startswith(f"{repository}@")]
+        return found[0] if found else str(image.id)
+    except ImageNotFound:
+        return None
+    except DockerException:
+        return None
+    finally:
+        client.close()

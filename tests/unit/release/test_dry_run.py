@@ -4,6 +4,7 @@ a real bare remote: every read made, every write shown, nothing changed (CHECKLI
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,27 @@ def test_the_real_run_refuses_until_publication_is_wired(work: Path) -> None:
     assert done.returncode == 1
     assert "dry run only" in done.stderr
     assert snapshot(work) == before
+
+
+def test_a_registry_that_does_not_answer_is_a_preflight_problem(tmp_path: Path) -> None:
+    """The image is named after the configured registry; the registry is asked, not assumed."""
+    port = free_port()
+    remote = make_remote(tmp_path, extra=f'[tool.dockyard.registry]\nurl = "127.0.0.1:{port}"\n')
+    work = clone(remote, "work")
+    commit(work, "app.py", "print('a')\n", "feat: first feature")
+    before = snapshot(work, remote)
+    done = task(work, "release", "--dry-run", "--json")
+    assert done.returncode == 1, done.stderr
+    assert snapshot(work, remote) == before
+    found = json.loads(done.stdout)
+    assert found["writes"]["image"] == f"127.0.0.1:{port}/demo:1.1.0"
+    registry = [p for p in found["problems"] if p.startswith("registry: ")]
+    assert len(registry) == 1
+    assert registry[0].startswith(f"registry: no registry answers at http://127.0.0.1:{port}/v2/")
+    assert {s["step"]: s["state"] for s in found["steps"]}["push"] == "todo"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
