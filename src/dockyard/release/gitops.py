@@ -145,8 +145,8 @@ def commit_and_tag(
 ) -> str:
     """Commit `files` as the release commit and tag it (annotated); the new commit's sha."""
     git(root, "add", "--", *files)
-    git(root, "commit", "--quiet", "--no-verify", "-m", message, "--", *files)
-    git(root, "tag", "--annotate", "--message", tag_message, tag)
+    git(root, "commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-m", message, "--", *files)
+    git(root, "tag", "--annotate", "--cleanup=verbatim", "--message", tag_message, tag)
     return git(root, "rev-parse", "HEAD").stdout.strip()
 
 

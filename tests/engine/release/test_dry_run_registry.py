@@ -17,7 +17,7 @@ from dockyard.core.config import load_config
 from dockyard.registry.client import RegistryClient, push
 from dockyard.registry.plan import container_name, local_target, volume_name
 from unit.git.gitrepos import clone, commit, git, make_remote, task
-from unit.release.test_dry_run import INSTANCE, snapshot
+from unit.release.repos import INSTANCE, snapshot
 
 from ..registry.test_local_registry import standin, tiny_image
 from ..stacks import free_port
