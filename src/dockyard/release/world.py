@@ -70,8 +70,7 @@ def survey(
     tags = gitops.release_tags(root, settings.tag_format)
     head = repo.head(root)
     on_head = next((tag for tag in tags if tag.commit == head), None)
-    last = next((tag for tag in tags if tag.commit != head), None) if on_head else None
-    last = last if on_head else (tags[0] if tags else None)
+    last = next((tag for tag in tags if tag.commit != head), None)  # the release before
     declared = _declared(config)
     if on_head is not None:  # a release in progress, or done: its tag says which
         commits: tuple[Commit, ...] = ()

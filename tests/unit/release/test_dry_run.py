@@ -132,3 +132,14 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def test_a_new_release_from_a_head_already_released_is_refused(work: Path) -> None:
+    git(work, "tag", "-a", "v1.1.0", "-m", "Release 1.1.0")
+    done = task(work, "release", "--dry-run", "--json")
+    assert done.returncode == 1, done.stderr
+    found = json.loads(done.stdout)
+    assert (found["version"], found["last_tag"]) == ("1.1.0", "v1.0.0")
+    assert found["problems"] == [
+        "HEAD is already released as v1.1.0: `invoke release.status` shows what is left of it"
+    ]
