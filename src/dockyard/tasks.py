@@ -27,6 +27,7 @@ from dockyard.env import tasks as env
 from dockyard.git import tasks as git
 from dockyard.image import tasks as image
 from dockyard.registry import tasks as registry
+from dockyard.release import tasks as release
 from dockyard.scaffold import tasks as scaffold
 from dockyard.stack import tasks as stack
 
@@ -35,7 +36,7 @@ def namespace(root: Path) -> Collection:
     """dockyard's tasks acting on the project at `root` (where its pyproject.toml is);
     `INVOKE_DOCKYARD_ROOT` overrides it."""
     ns = Collection(doctor.doctor, bootstrap.bootstrap, audit.audit, deploy.rollback)
-    for area in (env, image, registry, stack, deploy, ci, git):
+    for area in (env, image, registry, stack, deploy, release, ci, git):
         ns.add_collection(area.ns)
     ns.add_collection(git.hooks_ns)
     ns.add_collection(scaffold.ns)

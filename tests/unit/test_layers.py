@@ -32,6 +32,7 @@ RANK = {
     "audit": 4,
     "doctor": 4,
     "bootstrap": 5,
+    "release": 5,
     "scaffold": 4,
 }
 
@@ -66,6 +67,12 @@ PURE = [
     "deploy/target.py",
     "deploy/monitor/policy.py",
     "git/rules.py",
+    "release/bump.py",
+    "release/changelog.py",
+    "release/commits.py",
+    "release/plan.py",
+    "release/preflight.py",
+    "release/versionfile.py",
     "audit/hardening/findings.py",
     "audit/hardening/compose.py",
     "audit/hardening/dockerfile.py",

@@ -275,6 +275,30 @@ class Gates:
 
 
 @dataclass(frozen=True)
+class Release:
+    """How `invoke release` versions, tags and ships the service."""
+
+    branch: str = ""
+    """The branch releases are made from ("": [tool.dockyard.git] main_branch)."""
+    remote: str = ""
+    """The remote the release commit and tag are published to ("": [tool.dockyard.git] remote)."""
+    tag_format: str = "v{version}"
+    """The release tag's name; `{version}` stands for the version (annotated tags)."""
+    changelog: str = "CHANGELOG.md"
+    """The changelog each release adds its section to (created with a header if absent)."""
+    major_version_zero: bool = False
+    """While the version is 0.x, a breaking change bumps the minor version instead of going to
+    1.0.0 (commitizen's rule); refused once the version is 1.0 or later."""
+    version_files: list[str] = field(default_factory=list)
+    """Other files that carry the version, as "path:text": the version is replaced on the one
+    line of the file containing the text (e.g. "src/app/__init__.py:__version__")."""
+    staging: str = "staging"
+    """The instance a release deploys to first, and smoke-tests."""
+    production: str = "production"
+    """The instance a release is promoted to after confirmation."""
+
+
+@dataclass(frozen=True)
 class Registry:
     """The image registry a release pushes to, and the local one `invoke registry.up` runs for
     machines without one."""
@@ -354,6 +378,7 @@ class Config:
     deploy: Deploy = field(default_factory=Deploy)
     git: Git = field(default_factory=Git)
     gates: Gates = field(default_factory=Gates)
+    release: Release = field(default_factory=Release)
     registry: Registry = field(default_factory=Registry)
 
     def path(self, relative: str) -> Path:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from dockyard.core.ids import ID_RULE, is_valid_id
 
 if TYPE_CHECKING:
-    from dockyard.core.config import Config, Deploy, Git, Registry
+    from dockyard.core.config import Config, Deploy, Git, Registry, Release
 
 TABLE = "tool.dockyard"
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
@@ -71,6 +71,7 @@ def check_values(config: Config, problems: list[str]) -> None:
     _check_hardening(config, problems)
     _check_deploy(config.deploy, problems)
     _check_git(config.git, problems)
+    _check_release(config.release, problems)
     _check_registry(config.registry, problems)
 
 
@@ -127,6 +128,35 @@ def _check_git(git: Git, problems: list[str]) -> None:
     for name in ("main_branch", "remote"):
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]*", getattr(git, name)):
             problems.append(f"{path}.{name}: expected a git name, got {getattr(git, name)!r}")
+
+
+_GIT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
+
+
+def _check_release(release: Release, problems: list[str]) -> None:
+    path = f"{TABLE}.release"
+    for name in ("branch", "remote"):
+        value = getattr(release, name)
+        if value and not _GIT_NAME.fullmatch(value):
+            problems.append(f"{path}.{name}: expected a git name, got {value!r}")
+    example = release.tag_format.replace("{version}", "1.0.0", 1)
+    if release.tag_format.count("{version}") != 1 or not _GIT_NAME.fullmatch(example):
+        problems.append(
+            f'{path}.tag_format: expected a tag name with one {{version}} (like "v{{version}}"), '
+            f"got {release.tag_format!r}"
+        )
+    for name in ("staging", "production"):
+        if not is_valid_id(getattr(release, name)):
+            problems.append(f"{path}.{name}: expected an instance id: {ID_RULE}")
+    if release.staging == release.production:
+        problems.append(f"{path}.production: expected another instance than staging")
+    for index, entry in enumerate(release.version_files):
+        file, _, text = entry.partition(":")
+        if not file or not text:
+            problems.append(
+                f'{path}.version_files[{index}]: expected "path:text" (the text marks the '
+                f"line with the version), got {entry!r}"
+            )
 
 
 def _check_deploy(deploy: Deploy, problems: list[str]) -> None:

@@ -1,0 +1,275 @@
+"""Reading the world a release acts on, without changing any of it: the repository and its
+remote, the files the release edits, the image here and in the registry, the instances.
+
+`survey` is the one read. It returns the plan's `World`, the exact writes each step would make,
+and what preflight found, for `invoke release` (dry or real) and `release.status` alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dockyard.core.config import Config
+from dockyard.core.errors import ConfigError, DockyardError
+from dockyard.git import repo
+from dockyard.release import bump, changelog, gitops, plan, preflight, versionfile
+from dockyard.release.commits import Commit
+
+
+@dataclass(frozen=True)
+class FileWrite:
+    """One file the release writes: its path from the root, its text before (None: absent)
+    and after."""
+
+    path: str
+    before: str | None
+    after: str
+
+
+@dataclass(frozen=True)
+class Survey:
+    """What a release found: the version it is for (None: nothing to release), the commits,
+    the files it writes, the plan's world and its steps."""
+
+    last_tag: gitops.Tag | None
+    commits: tuple[Commit, ...]
+    bump: bump.Bump | None  # None: HEAD is already a release; the tag's version is the target
+    version: str | None
+    tag: str
+    files: tuple[FileWrite, ...]
+    world: plan.World | None
+    writes: plan.Writes
+    steps: tuple[plan.Step, ...] = field(default=())
+
+    @property
+    def others(self) -> tuple[Commit, ...]:
+        return tuple(commit for commit in self.commits if commit.kind == "other")
+
+
+def survey(
+    config: Config,
+    *,
+    part: str = "auto",
+    today: dt.date | None = None,
+    registry: plan.Registry | None = None,
+    registry_host: str = "",
+    environ: Mapping[str, str] | None = None,
+    new_release: bool = False,
+) -> Survey:
+    """Read everything the release decides from; write nothing. For a `new_release`, a HEAD
+    that already carries a release tag is a preflight problem; otherwise it is the release
+    in progress, whose steps are read. With a `registry` (at `registry_host`), the image is
+    named after it and its digest there is read; `environ` reaches the Docker engine, asked
+    for the image built here (none answering: not built)."""
+    root, settings = config.root, config.release
+    remote = settings.remote or config.git.remote
+    branch_name = settings.branch or config.git.main_branch
+    tags = gitops.release_tags(root, settings.tag_format)
+    head = repo.head(root)
+    on_head = next((tag for tag in tags if tag.commit == head), None)
+    last = next((tag for tag in tags if tag.commit != head), None)  # the release before
+    declared = _declared(config)
+    if on_head is not None:  # a release in progress, or done: its tag says which
+        commits: tuple[Commit, ...] = ()
+        found: bump.Bump | None = None
+        version: str | None = str(on_head.version)
+    else:
+        commits = tuple(gitops.commits_since(root, last.name if last else None))
+        current = str(last.version) if last else declared
+        found = bump.next_version(
+            current, commits, part=part, major_version_zero=settings.major_version_zero,
+            source=f"{last.name} (the last release tag)" if last else config.service_pyproject,
+        )  # fmt: skip
+        version = found.next
+    if version is None:
+        return Survey(last, commits, found, None, "", (), None, plan.Writes())
+    tag = bump.tag_name(settings.tag_format, version)
+    refs = gitops.remote_refs(root, remote, branch_name, tag)
+    files, writes = _writes(
+        config, version, tag, last=last, commits=commits, today=today, remote=remote,
+        branch_name=branch_name,
+    )  # fmt: skip
+    _, behind = gitops.ahead_behind(root, refs.branch)
+    from dockyard.image.build import tag_safe
+    from dockyard.registry.plan import repository
+
+    name = repository(config) if registry_host else config.image
+    digest, registry_problem = _registry_read(registry, name, tag_safe(version))
+    facts = preflight.Facts(
+        dirty=gitops.dirty_files(root),
+        branch=gitops.branch(root),
+        release_branch=branch_name,
+        remote=remote,
+        remote_has_branch=refs.branch is not None,
+        behind=behind,
+        head_tag=on_head.name if on_head is not None and new_release else None,
+        instance_problems=_instance_problems(config),
+        registry_problem=registry_problem,
+    )
+    changelog_text = _read(root / settings.changelog)
+
+    world = plan.World(
+        version=version,
+        tag=tag,
+        head=head,
+        declared_version=declared,
+        changelog_has_section=changelog_text is not None
+        and changelog.has_section(changelog_text, version),
+        local_tag_commit=gitops.local_tag(root, tag),
+        remote_tag_commit=refs.tag,
+        image_repository=f"{registry_host}/{name}" if registry_host else name,
+        image_tag=tag_safe(version),
+        local_digest=_local_image(
+            environ,
+            f"{registry_host}/{name}" if registry_host else name,
+            tag_safe(version),
+            registry=bool(registry_host),
+        ),
+        registry_configured=registry is not None,
+        registry_digest=digest,
+        serving=_serving(config),
+        staging=settings.staging,
+        production=settings.production,
+        problems=tuple(preflight.problems(facts)),
+    )
+    steps = tuple(plan.decide(world, writes))
+    return Survey(last, commits, found, version, tag, files, world, writes, steps)
+
+
+def _writes(
+    config: Config, version: str, tag: str, *, last: gitops.Tag | None,
+    commits: tuple[Commit, ...], today: dt.date | None, remote: str, branch_name: str,
+) -> tuple[tuple[FileWrite, ...], plan.Writes]:  # fmt: skip
+    """Each file's new text and the exact writes of every step."""
+    root, settings = config.root, config.release
+    url = gitops.remote_url(root, remote)
+    section = changelog.section(
+        version, today or dt.datetime.now(dt.UTC).date(), commits,
+        forge=changelog.forge_url(url) if url else None,
+        previous_tag=last.name if last else None, tag=tag,
+    )  # fmt: skip
+    files: list[FileWrite] = []
+    edits: list[str] = []
+    pyproject = _read(config.path(config.service_pyproject))
+    if pyproject is not None:
+        text, edit = versionfile.set_project_version(
+            pyproject, version, source=config.service_pyproject
+        )
+        if text != pyproject:
+            files.append(FileWrite(config.service_pyproject, pyproject, text))
+            edits.append(edit.diff())
+    current = _declared(config)
+    for entry in settings.version_files:
+        path, _, marker = entry.partition(":")
+        before = _read(config.path(path))
+        if before is None:
+            raise ConfigError("[tool.dockyard.release] version_files", [f"{path}: not found"])
+        text, edit = versionfile.replace_on_line(before, marker, current, version, source=path)
+        files.append(FileWrite(path, before, text))
+        edits.append(edit.diff())
+    existing = _read(root / settings.changelog)
+    if existing is None or not changelog.has_section(existing, version):
+        files.append(FileWrite(settings.changelog, existing, changelog.insert(existing, section)))
+    from dockyard.image.build import tag_safe
+
+    writes = plan.Writes(
+        version_edits=tuple(edits),
+        changelog_path=settings.changelog,
+        changelog_section=section,
+        commit_message=plan.commit_message(version),
+        tag_message=plan.tag_message(version, section),
+        push_command=gitops.push_command(remote, branch_name, tag),
+        deploy_commands={
+            instance: f"invoke deploy --instance {instance} --image {tag_safe(version)}"
+            for instance in (settings.staging, settings.production)
+        },
+    )
+    return tuple(files), writes
+
+
+def _declared(config: Config) -> str:
+    from dockyard.image.facts import read_version
+
+    return read_version(config)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def _instance_problems(config: Config) -> list[str]:
+    """The target instances' files, checked as the deploy checks them."""
+    from dockyard.deploy import instances
+
+    problems: list[str] = []
+    for instance_id in (config.release.staging, config.release.production):
+        try:
+            instances.load_instance(config, instance_id)
+        except DockyardError as error:
+            problems.append(error.message.replace("\n", " "))
+    return list(dict.fromkeys(problems))
+
+
+def _serving(config: Config) -> dict[str, str | None]:
+    """The version each target instance serves, from its last deploy's record."""
+    from dockyard.deploy.guarded import Places
+    from dockyard.deploy.switch import serving_in
+
+    places = Places.of(config)
+    found: dict[str, str | None] = {}
+    for instance_id in (config.release.staging, config.release.production):
+        serving = serving_in(places.runtime(instance_id))
+        found[instance_id] = serving.version if serving else None
+    return found
+
+
+def _registry_read(
+    registry: plan.Registry | None, name: str, tag: str
+) -> tuple[str | None, str | None]:
+    """The registry's digest of `name:tag`, and what stopped the reading (a problem for
+    preflight rather than an error, so that every problem is reported at once)."""
+    if registry is None:
+        return None, None
+    try:
+        registry.ping()
+        return registry.manifest_digest(name, tag), None
+    except DockyardError as error:
+        return None, error.message
+
+
+def _local_image(
+    environ: Mapping[str, str] | None, repository: str, tag: str, *, registry: bool
+) -> str | None:
+    """The image built here for this release: its repo digest for the registry's reference
+    (a pushed image), else its id; None when it is absent or no engine answers."""
+    from docker.errors import DockerException, ImageNotFound
+
+    from dockyard.core.engine import connect
+    from dockyard.core.errors import EngineUnavailableError
+
+    if environ is None:
+        return None
+    try:
+        client = connect(environ)
+    except EngineUnavailableError:
+        return None
+    try:
+        image = client.images.get(f"{repository}:{tag}")
+        if not registry:
+            return str(image.id)
+        digests = [d for d in image.attrs.get("RepoDigests") or [] if isinstance(d, str)]
+        found = [d.split("@", 1)[1] for d in digests if d.startswith(f"{repository}@")]
+        return found[0] if found else str(image.id)
+    except ImageNotFound:
+        return None
+    except DockerException:
+        return None
+    finally:
+        client.close()
