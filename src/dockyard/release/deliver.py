@@ -9,7 +9,7 @@ from dockyard.release.shipped import Shipped
 TARGETS = ("staging", "production")
 
 
-def deliver(invocation: Invocation, shipped: Shipped, *, to: str, yes: bool) -> int:
+def deliver(invocation: Invocation, shipped: Shipped, *, to: str, yes: bool) -> int:  # noqa: ARG001
     """Deploy `shipped` to staging and smoke-test it; with `to="production"`, promote it after
     confirmation (`yes` for pipelines). Returns the exit code."""
     raise DockyardError(
