@@ -20,6 +20,7 @@ from dockyard.core.config import Config, Exemption
 from dockyard.core.errors import DockyardError
 from dockyard.deploy import instances
 from dockyard.env.store import shown
+from dockyard.stack.proxyconf import published_ports
 
 PUBLISHED = "RT-08"
 
@@ -46,7 +47,7 @@ def instance_findings(
     except DockyardError as error:
         return InstanceChecks([Finding("BAD-06", where, error.message, where)])
     problems += instances.port_clashes(found)
-    problems += instances.stack_port_clashes(found, config.ports)
+    problems += instances.stack_port_clashes(found, published_ports(config))
     findings = [Finding("BAD-05", where, problem, where) for problem in problems]
     known = {(f.rule, f.subject, f.message) for f in default}
     exemptions = []

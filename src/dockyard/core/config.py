@@ -371,7 +371,8 @@ class Config:
     services: Services = field(default_factory=Services)
     health: Health = field(default_factory=Health)
     ports: dict[str, int] = field(default_factory=dict)
-    """Host ports of published services, by service name (read by compose as `<NAME>_PORT`)."""
+    """Host ports of published services, by service name (read by compose as `<NAME>_PORT`;
+    dockyard's proxy reads PROXY_PORT whatever its name, and publishes 8080 when not listed)."""
     images: Images = field(default_factory=Images)
     smoke: list[SmokeRequest] = field(default_factory=list)
     """Requests made through the proxy after the stack is up, each checked."""

@@ -193,7 +193,7 @@ def _switch_and_record(
         }
         if result == "succeeded":
             timings["monitor"] = lambda: _start_monitor(invocation, found, target, version)
-            timings["prune"] = lambda: _prune(invocation, client)
+            timings["prune"] = lambda: _prune(invocation, client, found.id)
         for name, step in timings.items():
             began_step = time.monotonic()
             step()
@@ -281,8 +281,10 @@ def _start_monitor(invocation: Invocation, found: Instance, target: Target, vers
     )
 
 
-def _prune(invocation: Invocation, client: docker.DockerClient) -> None:
-    """Untag images of versions that no instance retains any more."""
+def _prune(invocation: Invocation, client: docker.DockerClient, instance: str) -> None:
+    """Untag the images of `instance`'s versions that no instance retains any more, unless a
+    container (of any project: another checkout or team may share the image's name) was made
+    from the image: untagging would leave it running an image no command can name again."""
     from docker.errors import APIError, ImageNotFound
 
     config = invocation.config
@@ -291,9 +293,13 @@ def _prune(invocation: Invocation, client: docker.DockerClient) -> None:
     deployed = {i: deployhistory.deployed_versions(records, i) for i in ids}
     live = {deployhistory.current_version(records, i) for i in ids}
     protected = {v for v in live if v} | {"latest", default_version(config)}
-    for version in prunable(deployed, config.deploy.keep_versions, protected):
+    for version in prunable(deployed, instance, config.deploy.keep_versions, protected):
         image = image_ref(config, version)
         try:
+            if users := client.api.containers(all=True, filters={"ancestor": image}):
+                names = ", ".join(sorted(name.lstrip("/") for u in users for name in u["Names"]))
+                invocation.console.print(f"  kept image {image}: used by {names}")
+                continue
             client.images.remove(image)
         except ImageNotFound:
             continue

@@ -27,6 +27,7 @@ from dockyard.core.errors import (
 from dockyard.core.ids import ID_RULE, is_valid_id, quoted, validate_id
 from dockyard.core.validate import Expect, between, build, expect, parse_toml, read_text
 from dockyard.env.store import shown
+from dockyard.stack.proxyconf import BIND_VARIABLE, PORT_VARIABLE, published_ports
 
 SUFFIXES = (".toml", ".json")
 DEFAULT_BIND = "127.0.0.1"
@@ -127,8 +128,8 @@ class Instance:
 def compose_variables(instance: Instance) -> dict[str, str]:
     """The variables the compose files read to run this instance."""
     variables = {
-        "PROXY_PORT": str(instance.port),
-        "PROXY_BIND": instance.bind,
+        PORT_VARIABLE: str(instance.port),
+        BIND_VARIABLE: instance.bind,
         "APP_REPLICAS": str(instance.replicas),
         "WORKER_REPLICAS": str(instance.worker_replicas),
     }
@@ -165,7 +166,7 @@ def load_all(config: Config) -> list[Instance]:
     the problems of all files at once."""
     instances, problems = read_all(config)
     problems.extend(port_clashes(instances))
-    problems.extend(stack_port_clashes(instances, config.ports))
+    problems.extend(stack_port_clashes(instances, published_ports(config)))
     problems.extend(bind_problems(instances, config.hardening.publish_addresses))
     if problems:
         directory = shown(config, config.path(config.instances_dir))

@@ -129,11 +129,16 @@ def rollback_target(
 
 
 def prunable(
-    deployed_by_instance: Mapping[str, Sequence[str]], keep: int, protected: Iterable[str]
+    deployed_by_instance: Mapping[str, Sequence[str]],
+    instance: str,
+    keep: int,
+    protected: Iterable[str],
 ) -> list[str]:
-    """Versions whose images no instance keeps any more: beyond the `keep` newest of every
-    instance that deployed them, and not `protected` (live somewhere, or tagged `latest`)."""
+    """Versions whose images `instance` (the one just deployed) no longer keeps and no other
+    instance keeps either: beyond its `keep` newest, not among the `keep` newest of any
+    instance, and not `protected` (live somewhere, or tagged `latest`). Versions only other
+    instances deployed are theirs to prune, never this deploy's."""
     kept = {v for versions in deployed_by_instance.values() for v in versions[:keep]}
     kept |= set(protected)
-    seen = {v for versions in deployed_by_instance.values() for v in versions}
-    return sorted(seen - kept)
+    own = deployed_by_instance.get(instance, ())
+    return sorted(set(own[keep:]) - kept)

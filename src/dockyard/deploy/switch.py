@@ -37,6 +37,7 @@ from dockyard.deploy.target import DeployFailedError, Outcome, Target
 from dockyard.image.build import image_ref
 from dockyard.stack import lifecycle as stack
 from dockyard.stack.compose import ComposeProject, ContainerState, ServiceState, Verdict
+from dockyard.stack.proxyconf import PORT_VARIABLE
 
 if TYPE_CHECKING:
     import docker
@@ -198,7 +199,7 @@ class Switch:
                 self.client,
                 self.console,
                 timeout=self.ready_timeout,
-                ports={self.services.proxy: int(project.variables.get("PROXY_PORT", "0"))},
+                ports={self.services.proxy: int(project.variables.get(PORT_VARIABLE, "0"))},
                 probe=probe,
                 port_setting=self.target.port_setting,
                 named=self.services.named(),

@@ -28,6 +28,7 @@ from dockyard.core.engine import DEFAULT_SOCKET, PROVISION_HINT, connect
 from dockyard.core.errors import CommandFailedError, DockyardError
 from dockyard.core.ports import find_listener, port_is_free
 from dockyard.core.results import CheckResult, fail, ok, warn
+from dockyard.stack.proxyconf import published_ports
 
 if TYPE_CHECKING:
     import docker
@@ -275,7 +276,7 @@ def plan_checks(config: Config, host: Host) -> list[Callable[[], CheckResult]]:
             _disk_path(host, config.root), doctor.min_free_disk_gb, doctor.warn_free_disk_gb
         ),
     ]
-    for name, port in sorted(config.ports.items(), key=lambda item: item[1]):
+    for name, port in sorted(published_ports(config).items(), key=lambda item: item[1]):
         checks.append(
             lambda name=name, port=port: check_port(  # type: ignore[misc]
                 name, port, owner=_project_container_on(host, config.project, port)

@@ -146,13 +146,31 @@ def plan_build(
 def oci_labels(facts: Facts) -> dict[str, str]:
     """The OCI labels dockyard stamps on the image itself, whatever the Dockerfile says or its
     base carries: a label set at build time overrides any inherited one, so none of these is
-    ever a base image's (an unknown source is stamped empty for the same reason)."""
+    ever a base image's (an unknown source is stamped empty for the same reason). The other
+    keys the OCI image spec defines are stamped too, empty where dockyard cannot know them:
+    a base's title or description (a local stand-in's, say) is never the service's."""
     return {
         f"{OCI}.version": facts.version,
         f"{OCI}.revision": _revision_label(facts.revision),
         f"{OCI}.created": facts.created,
         f"{OCI}.source": facts.source or "",
+        f"{OCI}.base.name": facts.base_image,
+        **dict.fromkeys((f"{OCI}.{key}" for key in UNKNOWN_OCI_KEYS), ""),
     }
+
+
+# The OCI image spec's predefined annotation keys dockyard has no value for: stamped empty.
+UNKNOWN_OCI_KEYS = (
+    "title",
+    "description",
+    "url",
+    "documentation",
+    "authors",
+    "vendor",
+    "licenses",
+    "ref.name",
+    "base.digest",
+)
 
 
 def image_ref(config: Config, tag: str, *, image: str | None = None) -> str:

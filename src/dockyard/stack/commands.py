@@ -14,6 +14,8 @@ from dockyard.core.output import show
 from dockyard.stack import lifecycle as stack
 from dockyard.stack.compose import ComposeProject, ServiceState, Verdict
 from dockyard.stack.health import NotReadyError, ready_answers, wait_ready
+from dockyard.stack.proxyconf import ProxyFiles, published_port, published_ports
+from dockyard.stack.proxyfiles import remove_files
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -29,10 +31,10 @@ VERDICT_STYLE = {
 START_HINT = "`invoke stack.up` starts it"
 
 
-def base_url(config: Config) -> str | None:
-    """Where the stack answers on this machine: the published proxy port on 127.0.0.1."""
-    port = config.ports.get(config.services.proxy)
-    return f"http://127.0.0.1:{port}" if port else None
+def base_url(config: Config) -> str:
+    """Where the stack answers on this machine: the proxy's published port on 127.0.0.1
+    (`[tool.dockyard.ports] <proxy>`, 8080 when not set: the proxy is always published)."""
+    return f"http://127.0.0.1:{published_port(config)}"
 
 
 def default_project(
@@ -59,22 +61,19 @@ def start(
     config = invocation.config
     project = default_project(invocation, profile, dev=dev)
     client = connect(invocation.environ)
-    url = base_url(config)
-    probe = None
-    if url is not None:
-        ready_url = url + config.health.ready_path
-        probe = stack.Probe(
-            frozenset({config.services.app, config.services.proxy}),
-            lambda: ready_answers(ready_url),
-            f"{config.health.ready_path} answers 200 through the proxy",
-        )
+    ready_url = base_url(config) + config.health.ready_path
+    probe = stack.Probe(
+        frozenset({config.services.app, config.services.proxy}),
+        lambda: ready_answers(ready_url),
+        f"{config.health.ready_path} answers 200 through the proxy",
+    )
     return stack.up(
         project,
         invocation.environ,
         client,
         invocation.console,
         timeout=config.health.timeout_seconds,
-        ports=config.ports,
+        ports=published_ports(config),
         probe=probe,
         named=config.services.named(),
     )
@@ -87,8 +86,7 @@ def up(invocation: Invocation, profile: str = "development", dev: bool = False) 
 
     def lines(console: Console) -> None:
         console.print(f"[green]stack is up[/] and ready in {slowest:.1f} s")
-        if url:
-            console.print(f"  {url}")
+        console.print(f"  {url}")
 
     document = {"ok": True, "seconds": round(readiness.seconds, 2), "services": readiness.services}
     show(invocation, document, lines)
@@ -98,6 +96,7 @@ def up(invocation: Invocation, profile: str = "development", dev: bool = False) 
 def down(invocation: Invocation, volumes: bool = False) -> int:
     config = invocation.config
     removed = stack.down(connect(invocation.environ), config.project, volumes=volumes)
+    remove_files(ProxyFiles.of(config, config.project))
     kept = "data volumes removed" if volumes else "data volumes kept (--volumes removes them)"
     was = "" if removed else " (no container of it was running)"
     invocation.console.print(f"stack {config.project} is down{was}; {kept}")
@@ -111,7 +110,7 @@ def health(invocation: Invocation) -> int:
     url = base_url(invocation.config)
     ready: str | None = None
     running = not _is_down(states)
-    if url is not None and running:
+    if running:
         try:
             wait_ready(url + invocation.config.health.ready_path, timeout=2)
             ready = "ready"

@@ -38,6 +38,7 @@ from dockyard.stack.compose import (
     still_starting,
     stop_order,
 )
+from dockyard.stack.proxyconf import port_variables
 from dockyard.stack.proxyfiles import rejected, shown_path, with_proxy
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ def project_for(
         raise MissingFileError(
             f"{env_file}: not found", hint=f"run `invoke env.init --profile {profile}`"
         )
-    variables = {f"{name.upper()}_PORT": str(port) for name, port in config.ports.items()}
+    variables = port_variables(config)
     variables["APP_IMAGE"] = image_ref(config, "latest")
     variables.update(overrides or {})
     own = ComposeProject(name or config.project, config.root, files, env_file, variables)

@@ -23,6 +23,10 @@ from dockyard.core.errors import ConfigError
 LISTEN_PORT = 8080
 DEFAULT_PUBLISH_PORT = 8080
 DEFAULT_BIND = "127.0.0.1"
+# The variables the fragment reads, whatever the proxy service is named: an instance's port and
+# bind address, the default stack's `[tool.dockyard.ports] <proxy>` (8080 when not set).
+PORT_VARIABLE = "PROXY_PORT"
+BIND_VARIABLE = "PROXY_BIND"
 CONF_TARGET = "/etc/nginx/conf.d"
 UPSTREAM_TARGET = "/etc/nginx/dockyard"  # default.conf includes upstream.conf from here
 SERVICES_KEY = "[tool.dockyard.services] proxy"
@@ -64,6 +68,31 @@ class ProxyFiles:
         return self.directory / "upstream"
 
 
+def published_port(config: Config) -> int:
+    """The host port the default stack's proxy publishes: `[tool.dockyard.ports] <proxy>`, 8080
+    when the table has no entry for it."""
+    return config.ports.get(config.services.proxy, DEFAULT_PUBLISH_PORT)
+
+
+def published_ports(config: Config) -> dict[str, int]:
+    """Every host port the default stack publishes, by service: `[tool.dockyard.ports]` and
+    the proxy's, set or not."""
+    return {**config.ports, config.services.proxy: published_port(config)}
+
+
+def port_variables(config: Config) -> dict[str, str]:
+    """The compose variables of the published ports: `<NAME>_PORT` for the project's own
+    services, and always PROXY_PORT (never `<NAME>_PORT`) for dockyard's proxy, whatever its
+    name: the one variable its fragment and every instance use."""
+    variables = {
+        f"{name.upper()}_PORT": str(port)
+        for name, port in config.ports.items()
+        if name != config.services.proxy
+    }
+    variables[PORT_VARIABLE] = str(published_port(config))
+    return variables
+
+
 def exemptions(config: Config) -> list[Exemption]:
     """The hardening exceptions dockyard's own proxy carries, shown by every audit."""
     return [Exemption("RT-10", config.services.proxy, STARTED_BESIDE)]
@@ -83,7 +112,7 @@ def render_fragment(config: Config, networks: list[str], files: ProxyFiles) -> s
     """The compose file that adds the proxy service: hardened like every service (read-only,
     no capabilities, no new privileges, limits, restart policy, healthcheck), published on
     PROXY_BIND (127.0.0.1 by default) and PROXY_PORT, on `networks` (the service's own)."""
-    port = config.ports.get(config.services.proxy, DEFAULT_PUBLISH_PORT)
+    port = published_port(config)
     service: dict[str, Any] = {
         "image": f"${{PROXY_IMAGE:-{_literal(config.images.proxy)}}}",
         "restart": "unless-stopped",
@@ -91,7 +120,9 @@ def render_fragment(config: Config, networks: list[str], files: ProxyFiles) -> s
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges:true"],
         "logging": {"driver": "json-file", "options": {"max-size": "10m", "max-file": "3"}},
-        "ports": [f"${{PROXY_BIND:-{DEFAULT_BIND}}}:${{PROXY_PORT:-{port}}}:{LISTEN_PORT}"],
+        "ports": [
+            f"${{{BIND_VARIABLE}:-{DEFAULT_BIND}}}:${{{PORT_VARIABLE}:-{port}}}:{LISTEN_PORT}"
+        ],
         "volumes": [
             _bind(_literal(str(files.conf_dir)), CONF_TARGET),
             _bind(

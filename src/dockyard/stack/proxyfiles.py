@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
 from dockyard.core import proc
 from dockyard.core.config import Config
-from dockyard.core.errors import ConfigError
+from dockyard.core.errors import CommandFailedError, ConfigError
 from dockyard.core.files import replace_atomically
 from dockyard.core.packagedata import data_path
 from dockyard.stack.compose import ComposeProject
@@ -53,6 +54,20 @@ def with_proxy(
     _write(files.upstream_dir / "upstream.conf", render_upstream(config))
     _write(files.fragment, render_fragment(config, networks, files))
     return replace(project, files=(*project.files, files.fragment))
+
+
+def remove_files(files: ProxyFiles) -> None:
+    """Remove a compose project's proxy files once the project is down (they are written again
+    by the next command that runs it)."""
+    if not files.directory.exists():
+        return
+    try:
+        shutil.rmtree(files.directory)
+    except OSError as error:
+        raise CommandFailedError(
+            f"{files.directory}: could not be removed: {error.strerror or error}",
+            hint=f"check the permissions of {files.directory.parent}, or remove it by hand",
+        ) from None
 
 
 def rejected(project: ComposeProject, said: str) -> ConfigError:

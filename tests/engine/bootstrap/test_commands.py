@@ -22,6 +22,8 @@ from dockyard.core.invocation import Invocation
 from dockyard.doctor import commands
 from dockyard.stack import commands as stackcommands
 from dockyard.stack import lifecycle as stack
+from dockyard.stack.proxyconf import ProxyFiles
+from dockyard.stack.proxyfiles import remove_files
 
 from ..stacks import ENVIRON, free_port
 
@@ -45,6 +47,7 @@ def own_config(
         repo_config, project=name, ports={"proxy": free_port()}, env_dir=str(env_dir)
     )
     stack.down(docker_client, name, volumes=True)
+    remove_files(ProxyFiles.of(repo_config, name))
 
 
 def invocation(config: Config, *, as_json: bool = False) -> tuple[Invocation, io.StringIO]:
@@ -138,9 +141,12 @@ def test_doctor_reports_this_machine(
 def test_down_keeps_the_data_unless_asked(
     own_config: Config, docker_client: docker.DockerClient
 ) -> None:
+    proxy_files = ProxyFiles.of(own_config, own_config.project).directory
+    assert (proxy_files / "compose.yml").is_file()  # kept while the project exists
     down, output = invocation(own_config)
     assert stackcommands.down(down) == 0
     assert "data volumes kept" in output.getvalue()
+    assert not proxy_files.exists()  # nothing of the project is left in the state directory
     label = f"com.docker.compose.project={own_config.project}"
     volumes = docker_client.volumes.list(filters={"label": label})
     assert len(volumes) == 2

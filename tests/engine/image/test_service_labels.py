@@ -57,6 +57,8 @@ def test_the_built_image_carries_dockyards_labels_not_its_bases(
         assert labels["org.opencontainers.image.revision"] == REVISION
         assert labels["org.opencontainers.image.created"] == "2026-01-02T03:04:05Z"
         assert labels["org.opencontainers.image.source"] == ""
+        assert labels["org.opencontainers.image.title"] == ""  # the base's, hidden
+        assert labels["org.opencontainers.image.base.name"] == labelled_base
     finally:
         for tag in plan.tags:
             docker_client.images.remove(tag, noprune=False, force=True)
@@ -67,6 +69,7 @@ def _base_context(directory: Path, base: str) -> Path:
     directory.mkdir()
     (directory / "Dockerfile").write_text(
         f'FROM {base}\nLABEL org.opencontainers.image.version="12" '
+        'org.opencontainers.image.title="dockyard-base/python" '
         'org.opencontainers.image.source="https://base.example/debian"\n',
         encoding="utf-8",
     )

@@ -102,6 +102,19 @@ def test_images_are_pruned_only_when_no_instance_keeps_them() -> None:
         "staging": ["1.5.0", "1.4.0", "1.3.0", "1.2.0", "1.1.0"],
         "production": ["1.3.0", "1.2.0"],
     }
-    assert prunable(deployed, 3, protected=set()) == ["1.1.0"]
-    assert prunable(deployed, 2, protected=set()) == ["1.1.0"], "production keeps 1.3.0, 1.2.0"
-    assert prunable(deployed, 2, protected={"1.1.0"}) == []
+    assert prunable(deployed, "staging", 3, protected=set()) == ["1.1.0"]
+    assert prunable(deployed, "staging", 2, protected=set()) == ["1.1.0"], (
+        "production keeps 1.3.0, 1.2.0"
+    )
+    assert prunable(deployed, "staging", 2, protected={"1.1.0"}) == []
+
+
+def test_a_deploy_prunes_only_the_versions_of_its_own_instance() -> None:
+    """Deploying staging never removes what only production (or no instance) deployed."""
+    deployed = {
+        "staging": ["2.1.0", "2.0.0", "1.9.0"],
+        "production": ["1.5.0", "1.4.0", "0.9.0"],
+    }
+    assert prunable(deployed, "staging", 2, protected=set()) == ["1.9.0"]
+    assert prunable(deployed, "production", 2, protected=set()) == ["0.9.0"]
+    assert prunable(deployed, "review", 2, protected=set()) == []

@@ -85,6 +85,15 @@ def test_the_command_line_carries_arguments_and_the_ca_secret(tmp_path: Path) ->
         "--label", "org.opencontainers.image.revision=abc123def456",
         "--label", "org.opencontainers.image.created=2023-11-14T22:13:20Z",
         "--label", "org.opencontainers.image.source=https://git.example/acme/shipyard",
+        "--label", "org.opencontainers.image.base.name=python:3.11-slim-bookworm",
+        *[
+            part
+            for key in (
+                "title", "description", "url", "documentation", "authors", "vendor",
+                "licenses", "ref.name", "base.digest",
+            )
+            for part in ("--label", f"org.opencontainers.image.{key}=")
+        ],
         "--secret", f"id=ca,src={bundle}",
         str(tmp_path),
     ]  # fmt: skip
@@ -104,7 +113,16 @@ def test_dockyard_stamps_every_oci_label_itself_so_none_is_inherited(tmp_path: P
         "org.opencontainers.image.created": "2023-11-14T22:13:20Z",
         # No known remote: stamped empty, so a base image's source never passes for the service's.
         "org.opencontainers.image.source": "",
-    }
+        "org.opencontainers.image.base.name": facts().base_image,
+        # every other key of the OCI spec, empty: a stand-in's title is not the service's
+        **{
+            f"org.opencontainers.image.{key}": ""
+            for key in (
+                "title", "description", "url", "documentation", "authors", "vendor",
+                "licenses", "ref.name", "base.digest",
+            )
+        },
+    }  # fmt: skip
 
 
 def test_the_base_image_is_the_option_else_the_local_stand_in_else_the_official(
