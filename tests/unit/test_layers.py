@@ -77,6 +77,7 @@ PURE = [
     "audit/hardening/compose.py",
     "audit/hardening/dockerfile.py",
     "image/dockerfile.py",
+    "image/base/debian.py",
     "scaffold/plan.py",
 ]
 

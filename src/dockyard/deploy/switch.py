@@ -36,6 +36,7 @@ from dockyard.deploy.proxy import PROBE_TIMEOUT, Proxy
 from dockyard.deploy.target import DeployFailedError, Outcome, Target
 from dockyard.image.build import image_ref
 from dockyard.stack import lifecycle as stack
+from dockyard.stack import logs
 from dockyard.stack.compose import ComposeProject, ContainerState, ServiceState, Verdict
 from dockyard.stack.proxyconf import PORT_VARIABLE
 
@@ -378,7 +379,7 @@ class Switch:
     def _explain(self, names: list[str], why: str) -> str:
         states = tuple(self._inspect(name)[0] for name in names)
         service = ServiceState(self.services.app, Verdict.FAILED, why, states)
-        return stack.diagnose(self.client, service, "did not become ready").rsplit("\n", 1)[0]
+        return logs.diagnose(self.client, service, "did not become ready").rsplit("\n", 1)[0]
 
 
 def _answers(http: requests.Session, url: str) -> tuple[bool, str]:

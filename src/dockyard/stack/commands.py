@@ -12,6 +12,7 @@ from dockyard.core.errors import ExitCode, UnknownNameError
 from dockyard.core.invocation import Invocation
 from dockyard.core.output import show
 from dockyard.stack import lifecycle as stack
+from dockyard.stack import logs as stacklogs
 from dockyard.stack.compose import ComposeProject, ServiceState, Verdict
 from dockyard.stack.health import NotReadyError, ready_answers, wait_ready
 from dockyard.stack.proxyconf import ProxyFiles, published_port, published_ports
@@ -155,7 +156,7 @@ def logs(invocation: Invocation, service: str = "", save: bool = False, tail: in
     if save:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         directory = invocation.config.path(".dockyard/logs") / stamp
-        for path in stack.save_logs(project, invocation.environ, services, directory):
+        for path in stacklogs.save_logs(project, invocation.environ, services, directory):
             invocation.console.print(f"wrote {path.relative_to(invocation.config.root)}")
         return ExitCode.OK
     from dockyard.core import proc

@@ -38,6 +38,7 @@ from dockyard.stack.compose import (
     still_starting,
     stop_order,
 )
+from dockyard.stack.logs import diagnose
 from dockyard.stack.proxyconf import port_variables
 from dockyard.stack.proxyfiles import rejected, shown_path, with_proxy
 
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 POLL_SECONDS = 0.2
-LOG_TAIL = 40
 STACK_PORTS = "[tool.dockyard.ports] in pyproject.toml"
 
 
@@ -264,31 +264,6 @@ def _vouch(states: list[ServiceState], probe: Probe) -> list[ServiceState]:
     ]
 
 
-def diagnose(client: docker.DockerClient, state: ServiceState, what: str) -> str:
-    """The failed service's last health-check output and the tail of its logs."""
-    lines = [f"service {state.name} {what}: {state.detail}"]
-    from docker.errors import NotFound
-
-    for container in state.containers:
-        try:
-            attrs = client.api.inspect_container(container.name)
-        except NotFound:
-            continue  # replaced by compose meanwhile
-        probes = (attrs.get("State", {}).get("Health") or {}).get("Log") or []
-        if probes:
-            last = probes[-1]
-            lines.append(f"last health check of {container.name} (exit {last.get('ExitCode')}):")
-            lines += [f"  {line}" for line in str(last.get("Output", "")).strip().splitlines()]
-        logs = client.api.logs(container.name, tail=LOG_TAIL).decode(errors="replace")
-        lines.append(f"last {LOG_TAIL} log lines of {container.name}:")
-        lines += [f"  {line}" for line in logs.rstrip().splitlines()] or ["  (no output)"]
-    lines.append(
-        f"the other services are left running for inspection; `invoke stack.logs {state.name}` "
-        "shows more, `invoke stack.down` stops everything"
-    )
-    return "\n".join(lines)
-
-
 def down(client: docker.DockerClient, name: str, *, volumes: bool) -> int:
     """Stop and remove the project's containers (dependants first, each within its own stop
     grace period) and its networks; data volumes stay unless `volumes`. Return how many
@@ -347,24 +322,6 @@ def service_states(
     """Every service's current state, for `stack.ps` and `stack.health`."""
     plans = validate(project, environ)
     return observe(plans, project_containers(client, project.name))
-
-
-def save_logs(
-    project: ComposeProject, environ: Mapping[str, str], services: list[str], directory: Path
-) -> list[Path]:
-    """Write each service's full log to `directory/<service>.log`; return the files."""
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for service in services:
-        found = proc.run(
-            project.command("logs", "--no-color", "--timestamps", service),
-            env=project.environ(environ),
-            timeout=120,
-        )
-        path = directory / f"{service}.log"
-        path.write_text(found.stdout, encoding="utf-8")
-        written.append(path)
-    return written
 
 
 def project_containers(client: docker.DockerClient, project: str) -> list[ContainerState]:

@@ -22,6 +22,7 @@ from dockyard.core.invocation import Invocation
 from dockyard.doctor import commands
 from dockyard.stack import commands as stackcommands
 from dockyard.stack import lifecycle as stack
+from dockyard.stack import logs as stacklogs
 from dockyard.stack.proxyconf import ProxyFiles
 from dockyard.stack.proxyfiles import remove_files
 
@@ -118,7 +119,7 @@ def test_stack_logs_shows_the_tail_or_saves_every_service_to_files(own_config: C
 
 def test_saved_logs_hold_each_services_output(own_config: Config, tmp_path: Path) -> None:
     project = stackcommands.default_project(invocation(own_config)[0])
-    written = stack.save_logs(project, ENVIRON, ["app", "postgres"], tmp_path)
+    written = stacklogs.save_logs(project, ENVIRON, ["app", "postgres"], tmp_path)
     assert [path.name for path in written] == ["app.log", "postgres.log"]
     assert "GET /health/ready" in written[0].read_text()
 

@@ -17,13 +17,8 @@ from pathlib import Path
 from dockyard.core import proc
 from dockyard.core.config import Config
 from dockyard.core.errors import CommandFailedError, DockyardError, MissingFileError
-from dockyard.image.base.plan import (
-    BaseImage,
-    apt_sources,
-    debootstrap_command,
-    import_command,
-    trimmed,
-)
+from dockyard.image.base.debian import apt_sources, debootstrap_command, import_command, trimmed
+from dockyard.image.base.plan import BaseImage
 
 DEBOOTSTRAP_TIMEOUT = 1200.0
 SKIPPED_TOP = {"proc", "sys", "dev"}

@@ -12,24 +12,26 @@ import pytest
 from dockyard.core.config import Config, Images
 from dockyard.core.errors import ConfigError, MissingFileError, UnreadableFileError
 from dockyard.core.packagedata import data_path
+from dockyard.image.base.debian import (
+    apt_sources,
+    debootstrap_command,
+    import_command,
+    security_mirror,
+    trimmed,
+)
 from dockyard.image.base.plan import (
     DOCKERFILE_LABEL,
     FINGERPRINT_LABEL,
     BaseImage,
-    apt_sources,
     build_command,
     buildkit_environ,
-    debootstrap_command,
     decide,
     dockerfile_path,
-    import_command,
     local_names,
     local_overrides,
     official_images,
     plan_base_images,
     read_overrides,
-    security_mirror,
-    trimmed,
 )
 from dockyard.image.overrides import parse_overrides, render_overrides, write_overrides
 
