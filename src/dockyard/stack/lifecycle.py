@@ -40,7 +40,7 @@ from dockyard.stack.compose import (
 )
 from dockyard.stack.logs import diagnose
 from dockyard.stack.proxyconf import port_variables
-from dockyard.stack.proxyfiles import rejected, shown_path, with_proxy
+from dockyard.stack.proxyfiles import compose_config, shown_path, with_proxy
 
 if TYPE_CHECKING:
     import docker
@@ -114,15 +114,7 @@ def validate(
 ) -> list[ServicePlan]:
     """`docker compose config`: compose's own message, verbatim, when a file is wrong (BAD-05);
     and every service in `named` (`Services.named()`) must be one the files define."""
-    found = proc.run(
-        project.command("config", "--format", "json"),
-        env=project.environ(environ),
-        check=False,
-        timeout=60,
-    )
-    if not found.ok:
-        raise rejected(project, found.stderr.strip() or found.stdout.strip())
-    plans = plan_services(found.stdout)
+    plans = plan_services(compose_config(project, environ))
     if named is not None:
         files = ", ".join(shown_path(path, project.directory) for path in project.files)
         check_named_services(named, [plan.name for plan in plans], files)

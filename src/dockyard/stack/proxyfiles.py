@@ -29,11 +29,9 @@ from dockyard.stack.proxyconf import (
 )
 
 
-def with_proxy(
-    config: Config, project: ComposeProject, environ: Mapping[str, str]
-) -> ComposeProject:
-    """`project` (the project's own compose files) with dockyard's proxy fragment appended,
-    its files written first."""
+def compose_config(project: ComposeProject, environ: Mapping[str, str]) -> str:
+    """The project's files as compose renders them (`docker compose config --format json`), or
+    compose's own message, verbatim, when a file is wrong (BAD-05)."""
     found = proc.run(
         project.command("config", "--format", "json"),
         env=project.environ(environ),
@@ -42,13 +40,22 @@ def with_proxy(
     )
     if not found.ok:
         raise rejected(project, found.stderr.strip() or found.stdout.strip())
+    return found.stdout
+
+
+def with_proxy(
+    config: Config, project: ComposeProject, environ: Mapping[str, str]
+) -> ComposeProject:
+    """`project` (the project's own compose files) with dockyard's proxy fragment appended,
+    its files written first."""
+    rendered = compose_config(project, environ)
     shown = [shown_path(path, project.directory) for path in project.files]
     defining = [
         name
         for name, path in zip(shown, project.files, strict=True)
         if _mentions_service(path, config.services.proxy)
     ]
-    networks = proxy_networks(json.loads(found.stdout), config, defining, ", ".join(shown))
+    networks = proxy_networks(json.loads(rendered), config, defining, ", ".join(shown))
     files = ProxyFiles.of(config, project.name)
     _write(files.conf_dir / "default.conf", data_path("proxy", "default.conf").read_text("utf-8"))
     _write(files.upstream_dir / "upstream.conf", render_upstream(config))
