@@ -296,6 +296,9 @@ class Release:
     """The instance a release deploys to first, and smoke-tests."""
     production: str = "production"
     """The instance a release is promoted to after confirmation."""
+    gates: list[str] = field(default_factory=list)
+    """nox sessions `invoke release` runs in preflight (e.g. ["lint", "tests"]); any that fails
+    stops the release before it writes anything."""
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,22 @@ class RegistryClient:
             )
         return digest
 
+    def delete_manifest(self, name: str, digest: str) -> bool:
+        """Delete the manifest `digest` of `name` (and so every tag naming it): True once the
+        registry has none, False when the registry refuses deletes (HTTP 405: a registry's
+        default unless `REGISTRY_STORAGE_DELETE_ENABLED=true`)."""
+        if not is_digest(digest):
+            raise RegistryError(f"{digest!r} is not a digest: only a digest can be deleted")
+        url = f"{self.where.api}/v2/{name}/manifests/{digest}"
+        answer = self._request("DELETE", url)
+        if answer.status_code in (200, 202, 404):
+            return True
+        if answer.status_code == 405:
+            return False
+        raise RegistryError(
+            f"DELETE {url} answered HTTP {answer.status_code}{_kind(answer)}", hint=UP_HINT
+        )
+
     def _request(
         self, method: str, url: str, headers: dict[str, str] | None = None
     ) -> requests.Response:

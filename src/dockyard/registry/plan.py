@@ -21,6 +21,8 @@ from dockyard.core.errors import DockyardError
 # Where every registry image keeps its data, and the port it listens on inside its container.
 DATA_DIR = "/var/lib/registry"
 CONTAINER_PORT = 5000
+# A release that fails after its push deletes the manifest it pushed: deletes are enabled.
+ENVIRONMENT = {"REGISTRY_STORAGE_DELETE_ENABLED": "true"}
 LABEL = "dev.dockyard.registry"
 SPEC_LABEL = "dev.dockyard.registry.spec"
 # What a manifest HEAD accepts: Docker's manifest and manifest list, OCI's manifest and index.
@@ -189,6 +191,7 @@ class LocalRegistry:
             "init": True,
             "ports": {f"{CONTAINER_PORT}/tcp": ("127.0.0.1", self.port)},
             "volumes": {self.volume: {"bind": DATA_DIR, "mode": "rw"}},
+            "environment": dict(ENVIRONMENT),
             "read_only": True,
             "tmpfs": {"/tmp": "size=16m,mode=1777"},  # noqa: S108  (the container's own /tmp)
             "cap_drop": ["ALL"],
@@ -219,8 +222,10 @@ class LocalRegistry:
         return options
 
     def fingerprint(self) -> str:
-        """What a container must match to be kept: image, port and volume."""
-        seed = json.dumps([self.image, self.port, self.volume, DATA_DIR], sort_keys=True)
+        """What a container must match to be kept: image, port, volume and environment."""
+        seed = json.dumps(
+            [self.image, self.port, self.volume, DATA_DIR, ENVIRONMENT], sort_keys=True
+        )
         return hashlib.sha256(seed.encode()).hexdigest()[:16]
 
 

@@ -4,35 +4,50 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from dockyard.core.errors import ConfigError, DockyardError, ExitCode
+from dockyard.core.errors import ConfigError, ExitCode
 from dockyard.core.invocation import Invocation
 from dockyard.core.output import Rows, print_rows, show
 from dockyard.release import plan
 from dockyard.release.bump import CHOICES
 from dockyard.release.commits import Commit
+from dockyard.release.deliver import TARGETS
 from dockyard.release.world import Survey, survey
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from dockyard.registry.client import RegistryClient
 
 STEP_COLUMNS = ("step", "state", "detail")
 SHOWN_OTHERS = 20
 
 
 def release(
-    invocation: Invocation, *, part: str = "auto", dry_run: bool = False, resume: bool = False
+    invocation: Invocation,
+    *,
+    part: str = "auto",
+    dry_run: bool = False,
+    resume: bool = False,
+    yes: bool = False,
+    to: str = "production",
 ) -> int:
     """Preflight, then the release's steps; with `dry_run`, every read and no write."""
     if part not in CHOICES:
         raise ConfigError("--part", [f"expected one of {', '.join(CHOICES)}, got {part!r}"])
+    if to not in TARGETS:
+        raise ConfigError("--to", [f"expected one of {', '.join(TARGETS)}, got {to!r}"])
     if not dry_run:
-        raise DockyardError(
-            "`invoke release` runs as a dry run only for now: the build, the registry push "
-            "and the publication are not wired yet, and a release is never left half-done",
-            hint="run `invoke release --dry-run` to see every step and write it would make",
-        )
+        from dockyard.release import flow, lock
+
+        command = f"invoke release --part {part} --to {to}" + (" --resume" if resume else "")
+        with (
+            lock.held(invocation.config, command, invocation.environ),
+            _registry(invocation) as (registry, host),
+        ):
+            client = cast("RegistryClient | None", registry)
+            return flow.run(invocation, client, host, part=part, resume=resume, to=to, yes=yes)
     with _registry(invocation) as (registry, host):
         found = survey(
             invocation.config, part=part, new_release=not resume, registry=registry,
