@@ -24,25 +24,26 @@ class Recorded:
     """What the history says of one release version."""
 
     smoke_passed: frozenset[str] = frozenset()  # the instances whose smoke test passed
-    notified: bool = False
+    notified: frozenset[str] = frozenset()  # the instances a release's end was notified from
     failed: dict[str, str] = field(default_factory=dict)  # instance -> why, the latest failure
 
 
 def read(records: Iterable[Record], version: str) -> Recorded:
     """The release records of `version`, oldest first, as facts."""
     smoke: set[str] = set()
-    notified = False
+    notified: set[str] = set()
     failed: dict[str, str] = {}
     for record in records:
         if record.action != "release" or record.version != version:
             continue
         smoke.update(n.removeprefix(SMOKE_NOTE) for n in record.notes if n.startswith(SMOKE_NOTE))
-        notified = notified or any(n.startswith(NOTIFY_NOTE) for n in record.notes)
+        if any(n.startswith(NOTIFY_NOTE) for n in record.notes):
+            notified.add(record.instance)
         if record.result == "succeeded":
             failed.pop(record.instance, None)
         else:
             failed[record.instance] = record.reason or record.result
-    return Recorded(frozenset(smoke), notified, failed)
+    return Recorded(frozenset(smoke), frozenset(notified), failed)
 
 
 def changelog_summary(section: str, lines: int = SUMMARY_LINES) -> str:

@@ -63,17 +63,13 @@ def deliver(invocation: Invocation, shipped: Shipped, *, to: str, yes: bool) -> 
     confirmation (`yes` for pipelines). Returns the exit code."""
     if to not in TARGETS:
         raise ConfigError("--to", [f"expected one of {', '.join(TARGETS)}, got {to!r}"])
-    settings = invocation.config.release
-    if to == "production" and not yes and not sys.stdin.isatty():
-        raise ConfirmationNeededError(
-            f"promoting {shipped.version} to {settings.production} needs a confirmation, and "
-            "there is no terminal to ask on; nothing was deployed",
-            hint=f"run `invoke release --resume --to production --yes` to promote "
-            f"{shipped.version} without a prompt",
-        )
     run = Run(invocation, shipped)
     try:
         _deliver(invocation, run, to=to, yes=yes)
+    except ConfirmationNeededError as error:
+        run.result, run.reason = "interrupted", error.message.splitlines()[0]
+        _finish(invocation, run)
+        raise
     except DockyardError as error:
         run.result = "failed" if run.result == "succeeded" else run.result
         run.reason = run.reason or error.message.splitlines()[0]
@@ -94,15 +90,19 @@ def _deliver(invocation: Invocation, run: Run, *, to: str, yes: bool) -> None:
     shipped = run.shipped
     staging, production = config.release.staging, config.release.production
     facts = instance_facts(config, invocation.environ, shipped)
+
+    def passed(instance: str) -> bool:  # a smoke test of what the instance still serves
+        return facts.serves(instance) and instance in facts.recorded.smoke_passed
+
     _deploy(invocation, run, staging, done=facts.serves(staging))
-    _smoke(invocation, run, staging, done=staging in facts.recorded.smoke_passed)
+    _smoke(invocation, run, staging, done=passed(staging))
     run.reached[staging] = "smoke test passed"
     if to == "staging":
         return
     if not facts.serves(production):
         _confirm(invocation, shipped, production, yes=yes)
     _deploy(invocation, run, production, done=facts.serves(production))
-    _smoke(invocation, run, production, done=production in facts.recorded.smoke_passed)
+    _smoke(invocation, run, production, done=passed(production))
     run.reached[production] = "smoke test passed"
 
 
@@ -199,6 +199,12 @@ def _roll_back(invocation: Invocation, run: Run, instance: str) -> None:
 def _confirm(invocation: Invocation, shipped: Shipped, production: str, *, yes: bool) -> None:
     if yes:
         return
+    if not sys.stdin.isatty():
+        raise ConfirmationNeededError(
+            f"promoting {shipped.version} to {production} needs a confirmation, and there is "
+            f"no terminal to ask on; {production} was not touched",
+            hint="run `invoke release --resume --yes` to promote it without a prompt",
+        )
     from rich.prompt import Confirm
 
     if not Confirm.ask(

@@ -137,7 +137,7 @@ def survey(
         staging=settings.staging,
         production=settings.production,
         smoke_passed=settings.staging in standing.recorded.smoke_passed,
-        notified=standing.recorded.notified,
+        notified=settings.production in standing.recorded.notified,
         failed=standing.recorded.failed,
         problems=tuple(preflight.problems(facts)),
     )
