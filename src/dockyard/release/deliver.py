@@ -169,8 +169,8 @@ def _smoke(invocation: Invocation, run: Run, instance: str, *, done: bool) -> No
             f"the smoke test of {run.shipped.version} on {instance} failed: {error.message}",
             hint=_next_hint(invocation, instance),
         ) from None
-    _record_step(run, name, "done", time.monotonic() - began, f"{len(results)} requests")
     _record(invocation, run, instance, "succeeded", notes=(f"{announce.SMOKE_NOTE}{instance}",))
+    _record_step(run, name, "done", time.monotonic() - began, f"{len(results)} requests")
 
 
 def _roll_back(invocation: Invocation, run: Run, instance: str) -> None:
@@ -222,8 +222,8 @@ def _next_hint(invocation: Invocation, instance: str) -> str:
     if instance == invocation.config.release.staging:
         return (
             f"{instance} still serves the version it served before and production was not "
-            "touched; fix it and make the next release (it supersedes this one), or "
-            "`invoke release --resume` to try this one again"
+            "touched; the next release supersedes this one, or `invoke release --resume` "
+            "tries this one again"
         )
     return (
         f"{instance} serves the version it served before; `invoke release.status` shows the "
