@@ -306,6 +306,9 @@ def run_build(
                 if on_line is not None:
                     on_line(lines[-1])
             code = child.wait()
+        except BaseException:
+            child.kill()  # an interrupted build must not go on building behind our back
+            raise
         finally:
             watchdog.cancel()
     if timed_out.is_set():

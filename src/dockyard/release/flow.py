@@ -46,7 +46,7 @@ def run(
     config = invocation.config
     settings = config.release
     started = time.monotonic()
-    steps = Steps(invocation.console, total=2 + len(ship.STEPS))
+    steps = Steps(invocation.console, total=1 + len(ship.STEPS))
     with steps.step("preflight") as record:
         gitops.fetch(
             config.root, settings.remote or config.git.remote,

@@ -102,14 +102,6 @@ def test_status_reads_the_release_at_head_from_the_world(work: Path) -> None:
     assert sha(work.parent / "remote.git", "v1.1.0^{commit}") == sha(work)
 
 
-def test_the_real_run_refuses_until_publication_is_wired(work: Path) -> None:
-    before = snapshot(work)
-    done = task(work, "release")
-    assert done.returncode == 1
-    assert "dry run only" in done.stderr
-    assert snapshot(work) == before
-
-
 def test_a_registry_that_does_not_answer_is_a_preflight_problem(tmp_path: Path) -> None:
     """The image is named after the configured registry; the registry is asked, not assumed."""
     port = free_port()
