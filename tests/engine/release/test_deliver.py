@@ -146,12 +146,18 @@ def setting(
             docker_client.images.remove(ref)  # the engine must pull it by digest
             section = f"## {tag}\n\n### Features\n\n- {name}\n"
             shipped[name] = Shipped(tag, f"v{tag}", repository, digest, section)
+        # A first deploy brings the whole stack up: patient on a loaded machine; later
+        # switches start one container, and the version that never gets ready waits this long.
+        patient = dataclasses.replace(world.config.deploy, ready_timeout_seconds=180.0)
+        world.config = dataclasses.replace(world.config, deploy=patient)
         for instance, memory in (("staging", "300M"), ("production", "400M")):
             world.add_instance(instance)
             path = Path(world.config.instances_dir) / f"{instance}.toml"
             path.write_text(path.read_text() + f'\n[resources]\nmemory = "{memory}"\n')
             # by digest, as `invoke deploy --image <registry>/<name>@sha256:...`: pulled
             deploycommands.deploy(world.invocation(), instance, shipped["v1"].image)
+        switches = dataclasses.replace(patient, ready_timeout_seconds=45.0)
+        world.config = dataclasses.replace(world.config, deploy=switches)
         yield Setting(world, registry, shipped)
     finally:
         world.remove()
