@@ -268,23 +268,23 @@ def kill_at(setting: Setting, shipped: Shipped, boundary: str) -> None:
     settings.write_text(json.dumps(settings_for(world.config)), encoding="utf-8")
     release = world.directory / "shipped.json"
     release.write_text(json.dumps(dataclasses.asdict(shipped)), encoding="utf-8")
-    process = subprocess.Popen(
+    said: list[str] = []
+    with subprocess.Popen(
         [sys.executable, str(DRIVER), str(settings), str(release)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         text=True, env=ENVIRON, cwd=REPO,
-    )  # fmt: skip
-    said: list[str] = []
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:  # bounded: the process ends, or is killed below
-            said.append(line)
-            if line.startswith(f"{boundary}: done"):
+    ) as process:  # fmt: skip
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:  # bounded: the process ends, or is killed below
+                said.append(line)
+                if line.startswith(f"{boundary}: done"):
+                    process.kill()
+                    break
+        finally:
+            if process.poll() is None:
                 process.kill()
-                break
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=60)
+            process.wait(timeout=60)
     assert process.returncode == -9, "".join(said)
 
 
