@@ -64,11 +64,7 @@ def measure_release(
 
     registry, staging, production = ports
     pyproject = root / "pyproject.toml"
-    pyproject.write_text(
-        pyproject.read_text()
-        + f'\n[tool.dockyard.registry]\nurl = "127.0.0.1:{registry}"\nlocal_port = {registry}\n'
-        "ready_timeout_seconds = 120\n"
-    )
+    pyproject.write_text(with_registry(pyproject.read_text(), registry))
     for instance, port in (("staging", staging), ("production", production)):
         (root / "env" / "instances" / f"{instance}.toml").write_text(
             f'profile = "testing"\nport = {port}\nreplicas = 1\nworker_replicas = 1\n'
@@ -127,6 +123,22 @@ def measure_release(
     }
     return ReleaseTiming(seconds, traffic.sent, traffic.failed, traffic.errors, version, served,
                          steps)  # fmt: skip
+
+
+def with_registry(text: str, port: int) -> str:
+    """The pyproject text with its [tool.dockyard.registry] section pointing at the local
+    registry on `port` (the section's other keys kept; added when absent)."""
+    settings = (f'url = "127.0.0.1:{port}"\nlocal_port = {port}\n'
+                "ready_timeout_seconds = 120\n")  # fmt: skip
+    header = "[tool.dockyard.registry]\n"
+    if header not in text:
+        return f"{text}\n{header}{settings}"
+    before, _, after = text.partition(header)
+    section, _, rest = after.partition("\n[")
+    replaced = ("url", "local_port", "ready_timeout")
+    kept = [line for line in section.splitlines()
+            if line.strip() and not line.startswith(replaced)]  # fmt: skip
+    return before + header + settings + "\n".join(kept) + (f"\n\n[{rest}" if rest else "")
 
 
 def measure_dry_run(repo: Path, environ: dict[str, str], invoke: str, runs: int = 3) -> float:

@@ -167,6 +167,7 @@ def _writes(
         if text != pyproject:
             files.append(FileWrite(config.service_pyproject, pyproject, text))
             edits.append(edit.diff())
+        _lock_write(config, text, version, files, edits)
     current = _declared(config)
     for entry in settings.version_files:
         path, _, marker = entry.partition(":")
@@ -194,6 +195,22 @@ def _writes(
         },
     )
     return tuple(files), writes
+
+
+def _lock_write(
+    config: Config, pyproject: str, version: str, files: list[FileWrite], edits: list[str]
+) -> None:
+    """uv.lock's entry of the service, moved to the new version with its pyproject."""
+    import tomllib
+
+    lock = _read(config.root / "uv.lock")
+    name = tomllib.loads(pyproject).get("project", {}).get("name")
+    if lock is None or not isinstance(name, str):
+        return
+    edited = versionfile.set_lock_version(lock, name, version, source="uv.lock")
+    if edited is not None and edited[0] != lock:
+        files.append(FileWrite("uv.lock", lock, edited[0]))
+        edits.append(edited[1].diff())
 
 
 def _declared(config: Config) -> str:
