@@ -404,6 +404,14 @@ def bench_hooks() -> None:
            with_hooks_s=round(timing.with_hooks, 3))  # fmt: skip
 
 
+def bench_release() -> None:
+    """`invoke release --yes` from a commit to production under load; `--dry-run` here."""
+    from release_bench import Helpers, bench
+
+    bench(REPO, ENVIRON, str(BIN / "invoke"), Helpers(figure, checkout_copy, _Load, git,
+                                                      _free_port))  # fmt: skip
+
+
 BENCHES: dict[str, Callable[[], None]] = {
     "list": bench_list,
     "hooks": bench_hooks,
@@ -413,6 +421,7 @@ BENCHES: dict[str, Callable[[], None]] = {
     "bootstrap": bench_bootstrap,
     "deploy": bench_deploy,
     "cidoctor": bench_cidoctor,
+    "release": bench_release,
 }
 
 

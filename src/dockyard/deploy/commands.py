@@ -46,12 +46,23 @@ MONITOR_COLUMNS = ("instance", "version", "state", "pid", "alive", "updated", "r
 def deploy(
     invocation: Invocation, instance: str, image: str | None = None, *, force: bool = False
 ) -> int:
-    """Deploy a version (an image tag; default: the instance's pinned tag, else this
-    checkout's version) to one instance."""
+    """Deploy a version (an image tag, or `<repository>@sha256:...`: pulled when missing;
+    default: the instance's pinned tag, else this checkout's version) to one instance."""
+    from dockyard.deploy.pull import is_digest_reference, pin
+
     config = invocation.config
     found = instances.load_instance(config, instance)
     version = image or found.image or default_version(config)
-    outcome = run_guarded(invocation, found, "deploy", version, migrate=True, force=force)
+    reference = None
+    client = None
+    if is_digest_reference(version):
+        client = engine_client(invocation)
+        pinned = pin(client, config, version)
+        version, reference = pinned.version, pinned.reference
+    outcome = run_guarded(
+        invocation, found, "deploy", version, migrate=True, force=force, client=client,
+        image=reference,
+    )  # fmt: skip
     _report(invocation, found, outcome)
     return 0
 

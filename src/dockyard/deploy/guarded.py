@@ -109,8 +109,10 @@ def run_guarded(
     migrate: bool,
     force: bool,
     client: docker.DockerClient | None = None,
+    image: str | None = None,
 ) -> Outcome:
-    """Lock, switch, record, notify, monitor, prune; the lock goes on every path out."""
+    """Lock, switch, record, notify, monitor, prune; the lock goes on every path out.
+    `image` runs the version from that reference (e.g. `repository@sha256:...`)."""
     config = invocation.config
     places = Places.of(config)
     user = holder_user(invocation)
@@ -134,6 +136,7 @@ def run_guarded(
                 version=version,
                 migrate=migrate,
                 notes=notes,
+                image=image,
             )
     finally:
         restore()
@@ -149,6 +152,7 @@ def _switch_and_record(
     version: Choice,
     migrate: bool,
     notes: list[str],
+    image: str | None = None,
 ) -> Outcome:
     config = invocation.config
     places = Places.of(config)
@@ -168,7 +172,9 @@ def _switch_and_record(
     result: deployhistory.Result = "failed"
     reason = ""
     try:
-        outcome = switch.run(version, migrate=migrate)
+        if image is not None:
+            notes.append(f"image {image}")
+        outcome = switch.run(version, migrate=migrate, image=image)
         result = "succeeded"
         notes += outcome.notes
     except DockyardError as error:
@@ -218,7 +224,7 @@ def holder_user(invocation: Invocation) -> str:
 def _notify(invocation: Invocation, found: Instance, record: deployhistory.Record) -> None:
     from dockyard.deploy import notify, webhook
 
-    url = _webhook_url(invocation, found)
+    url = webhook_url(invocation, found)
     if not url:
         return
     event = notify.Event(
@@ -242,7 +248,7 @@ def _notify(invocation: Invocation, found: Instance, record: deployhistory.Recor
         invocation.console.print(f"  notified {webhook.redact(url)}")
 
 
-def _webhook_url(invocation: Invocation, found: Instance) -> str:
+def webhook_url(invocation: Invocation, found: Instance) -> str:
     """The instance's env file's webhook variable, else the environment's."""
     from dockyard.env.store import load_env, schema_of
 

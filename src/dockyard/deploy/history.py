@@ -23,7 +23,8 @@ from typing import Any, Literal, get_args
 
 from dockyard.core.errors import DockyardError, UnreadableFileError
 
-Action = Literal["deploy", "rollback"]
+Action = Literal["deploy", "rollback", "release"]
+SWITCHES = ("deploy", "rollback")  # the actions that change what an instance serves
 Result = Literal["succeeded", "failed", "interrupted"]
 HISTORY_MODE = 0o644
 DIRECTORY_MODE = 0o755
@@ -46,7 +47,7 @@ class MalformedRecordError(ValueError):
 
 @dataclass(frozen=True)
 class Record:
-    """One deploy or rollback of one instance, as it ended."""
+    """One deploy or rollback of one instance, or a release's delivery to it, as it ended."""
 
     instance: str
     action: Action
@@ -229,7 +230,11 @@ def previous_version(records: Iterable[Record], instance: str) -> str | None:
 
 
 def _live(records: Iterable[Record], instance: str) -> list[Record]:
-    return [record for record in records if record.instance == instance and record.succeeded]
+    return [
+        record
+        for record in records
+        if record.instance == instance and record.succeeded and record.action in SWITCHES
+    ]
 
 
 # ------------------------------------------------------------------ the table ---

@@ -98,8 +98,10 @@ class Switch:
 
     # ---------------------------------------------------------------- the whole switch ---
 
-    def run(self, version: str, *, migrate: bool) -> Outcome:
-        image = image_ref(self.target.config, version)
+    def run(self, version: str, *, migrate: bool, image: str | None = None) -> Outcome:
+        """Switch to `version`, run from `image` (default: the configured image tagged with
+        the version; a release passes its exact `repository@sha256:` reference)."""
+        image = image or image_ref(self.target.config, version)
         self._require_image(image)
         serving = read_serving(self.target)
         live = self._app_containers()

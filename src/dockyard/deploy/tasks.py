@@ -19,7 +19,8 @@ FORCE_HELP = {"force": "take over a lock that a live process holds (recorded in 
         **INSTANCE_HELP,
         **FORCE_HELP,
         **JSON_HELP,
-        "image": "image tag to deploy (default: the instance's pinned tag, else this version)",
+        "image": "image tag, or <repository>@sha256:... (pulled when missing); default: the "
+        "instance's pinned tag, else this version",
     },
 )
 def deploy(

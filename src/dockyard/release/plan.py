@@ -53,6 +53,7 @@ class World:
     production: str = "production"
     smoke_passed: bool = False
     notified: bool = False
+    failed: Mapping[str, str] = field(default_factory=dict)  # instance -> why the release failed
     problems: tuple[str, ...] = ()  # preflight's, all of them
 
 
@@ -190,11 +191,18 @@ def _serves(world: World, instance: str) -> bool:
 
 def _deploy(world: World, instance: str, name: str, w: Writes) -> Step:
     command = w.deploy_commands.get(instance, "")
+    todo = f"deploy {world.version} to {instance}"
+    why = world.failed.get(instance)
+    if why and not _serves(world, instance):
+        served = world.serving.get(instance) or "nothing"
+        todo = f"{instance} failed ({why}); it still serves {served}"
+        if instance == world.staging:
+            todo += "; the next release supersedes this one, or `invoke release --resume`"
     return _step(
         name,
         _serves(world, instance),
         f"{instance} serves {world.version}",
-        f"deploy {world.version} to {instance}",
+        todo,
         writes=(command,) if command else (),
     )
 

@@ -77,6 +77,24 @@ def replace_on_line(
     return edited, Edit(source, number + 1, line.rstrip("\r\n"), new.rstrip("\r\n"))
 
 
+def set_lock_version(text: str, name: str, version: str, *, source: str) -> tuple[str, Edit] | None:
+    """`text` (a uv.lock) with the version of the project `name` set to `version`, so that
+    `uv sync --locked` still accepts the lock; None when the lock does not hold the project."""
+    wanted = re.sub(r"[-_.]+", "-", name).lower()
+    lines = text.splitlines(keepends=True)
+    for number, line in enumerate(lines[:-1]):
+        if line.strip() != f'name = "{wanted}"' or lines[number - 1].strip() != "[[package]]":
+            continue
+        found = _VERSION.match(lines[number + 1])
+        if found is None:
+            return None
+        old = lines[number + 1]
+        new = old[: found.start("value")] + version + old[found.end("value") :]
+        edited = "".join([*lines[: number + 1], new, *lines[number + 2 :]])
+        return edited, Edit(source, number + 2, old.rstrip("\r\n"), new.rstrip("\r\n"))
+    return None
+
+
 def _check(text: str, version: str, source: str) -> None:
     """The edited file is still TOML and says the new version: never write a broken file."""
     try:

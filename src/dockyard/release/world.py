@@ -15,8 +15,9 @@ from pathlib import Path
 from dockyard.core.config import Config
 from dockyard.core.errors import ConfigError, DockyardError
 from dockyard.git import repo
-from dockyard.release import bump, changelog, gitops, plan, preflight, versionfile
+from dockyard.release import announce, bump, changelog, gitops, plan, preflight, versionfile
 from dockyard.release.commits import Commit
+from dockyard.release.shipped import Shipped
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,8 @@ def survey(
     )
     changelog_text = _read(root / settings.changelog)
 
+    repository_ref = f"{registry_host}/{name}" if registry_host else name
+    standing = _instance_facts(config, environ, repository_ref, digest, version)
     world = plan.World(
         version=version,
         tag=tag,
@@ -130,9 +133,12 @@ def survey(
         ),
         registry_configured=registry is not None,
         registry_digest=digest,
-        serving=_serving(config),
+        serving=standing.served(),
         staging=settings.staging,
         production=settings.production,
+        smoke_passed=settings.staging in standing.recorded.smoke_passed,
+        notified=settings.production in standing.recorded.notified,
+        failed=standing.recorded.failed,
         problems=tuple(preflight.problems(facts)),
     )
     steps = tuple(plan.decide(world, writes))
@@ -161,6 +167,7 @@ def _writes(
         if text != pyproject:
             files.append(FileWrite(config.service_pyproject, pyproject, text))
             edits.append(edit.diff())
+        _lock_write(config, text, version, files, edits)
     current = _declared(config)
     for entry in settings.version_files:
         path, _, marker = entry.partition(":")
@@ -190,6 +197,22 @@ def _writes(
     return tuple(files), writes
 
 
+def _lock_write(
+    config: Config, pyproject: str, version: str, files: list[FileWrite], edits: list[str]
+) -> None:
+    """uv.lock's entry of the service, moved to the new version with its pyproject."""
+    import tomllib
+
+    lock = _read(config.root / "uv.lock")
+    name = tomllib.loads(pyproject).get("project", {}).get("name")
+    if lock is None or not isinstance(name, str):
+        return
+    edited = versionfile.set_lock_version(lock, name, version, source="uv.lock")
+    if edited is not None and edited[0] != lock:
+        files.append(FileWrite("uv.lock", lock, edited[0]))
+        edits.append(edited[1].diff())
+
+
 def _declared(config: Config) -> str:
     from dockyard.image.facts import read_version
 
@@ -217,16 +240,112 @@ def _instance_problems(config: Config) -> list[str]:
     return list(dict.fromkeys(problems))
 
 
-def _serving(config: Config) -> dict[str, str | None]:
-    """The version each target instance serves, from its last deploy's record."""
+@dataclass(frozen=True)
+class InstanceFacts:
+    """What the target instances run, read from the world: the version each one's proxy
+    serves (its serving.json), the digest its running containers' image carries for the
+    release's repository (None: unknown), and the release's records in the deploy history."""
+
+    version: str
+    digest: str | None  # the release's digest in the registry (None: not known)
+    versions: Mapping[str, str | None]
+    digests: Mapping[str, str | None]
+    recorded: announce.Recorded
+
+    def serves(self, instance: str) -> bool:
+        """`instance` serves the release: its version, from the release's digest when both
+        that digest and the one its containers run are known."""
+        from dockyard.image.build import tag_safe
+
+        if self.versions.get(instance) != tag_safe(self.version):
+            return False
+        running = self.digests.get(instance)
+        return self.digest is None or running is None or running == self.digest
+
+    def served(self) -> dict[str, str | None]:
+        """Per instance, the release's version when it serves the release, else what it
+        serves (a version run from another image is marked so)."""
+        found: dict[str, str | None] = {}
+        for instance, version in self.versions.items():
+            if self.serves(instance):
+                found[instance] = self.version
+            elif version is not None and self.digests.get(instance):
+                found[instance] = f"{version} ({self.digests[instance]})"
+            else:
+                found[instance] = version
+        return found
+
+
+def instance_facts(
+    config: Config, environ: Mapping[str, str] | None, shipped: Shipped
+) -> InstanceFacts:
+    return _instance_facts(config, environ, shipped.repository, shipped.digest, shipped.version)
+
+
+def _instance_facts(
+    config: Config,
+    environ: Mapping[str, str] | None,
+    repository: str,
+    digest: str | None,
+    version: str,
+) -> InstanceFacts:
+    from dockyard.deploy import history
     from dockyard.deploy.guarded import Places
     from dockyard.deploy.switch import serving_in
 
     places = Places.of(config)
-    found: dict[str, str | None] = {}
+    versions: dict[str, str | None] = {}
+    containers: dict[str, tuple[str, ...]] = {}
     for instance_id in (config.release.staging, config.release.production):
         serving = serving_in(places.runtime(instance_id))
-        found[instance_id] = serving.version if serving else None
+        versions[instance_id] = serving.version if serving else None
+        containers[instance_id] = serving.containers if serving else ()
+    digests = _running_digests(environ, repository, containers)
+    recorded = announce.read(history.read(places.history).records, version)
+    return InstanceFacts(version, digest, versions, digests, recorded)
+
+
+def _running_digests(
+    environ: Mapping[str, str] | None, repository: str, containers: Mapping[str, tuple[str, ...]]
+) -> dict[str, str | None]:
+    """Per instance, the digest (for `repository`) of the image its serving containers run;
+    "" when none of them runs, None when no engine answers or the image has no such digest."""
+    from docker.errors import DockerException, NotFound
+
+    from dockyard.core.engine import connect
+    from dockyard.core.errors import EngineUnavailableError
+
+    found: dict[str, str | None] = dict.fromkeys(containers)
+    if environ is None:
+        return found
+    try:
+        client = connect(environ)
+    except EngineUnavailableError:
+        return found
+    try:
+        for instance_id, names in containers.items():
+            digests: set[str] = set()
+            running = False
+            for name in names:
+                try:
+                    container = client.containers.get(name)
+                except NotFound:
+                    continue
+                if container.status != "running":
+                    continue
+                running = True
+                image = client.images.get(str(container.attrs.get("Image", "")))
+                for reference in image.attrs.get("RepoDigests") or []:
+                    if isinstance(reference, str) and reference.startswith(f"{repository}@"):
+                        digests.add(reference.split("@", 1)[1])
+            if not running and names:
+                found[instance_id] = ""
+            elif len(digests) == 1:
+                found[instance_id] = digests.pop()
+    except DockerException:
+        return dict.fromkeys(containers)
+    finally:
+        client.close()
     return found
 
 

@@ -63,3 +63,20 @@ def test_another_file_changes_on_the_one_line_its_marker_picks() -> None:
 def test_a_marker_that_picks_no_single_line_is_refused(text: str, problem: str) -> None:
     with pytest.raises(ConfigError, match=problem):
         replace_on_line(text, "__version__", "0.1.0", "0.2.0", source="demo.py")
+
+
+def test_the_lock_entry_of_the_service_moves_with_its_version() -> None:
+    from dockyard.release.versionfile import set_lock_version
+
+    lock = (
+        'version = 1\n\n[[package]]\nname = "dockyard"\nversion = "0.1.0"\n'
+        'source = { editable = "." }\n\n[[package]]\nname = "tugboat"\nversion = "0.1.0"\n'
+        'source = { editable = "tugboat" }\ndependencies = [\n    { name = "tugboat" },\n]\n'
+    )
+    edited = set_lock_version(lock, "Tugboat", "0.2.0", source="uv.lock")
+    assert edited is not None
+    text, edit = edited
+    assert text == lock.replace('"tugboat"\nversion = "0.1.0"', '"tugboat"\nversion = "0.2.0"')
+    assert text.count('version = "0.1.0"') == 1  # the other package's is kept
+    assert (edit.line, edit.after) == (10, 'version = "0.2.0"')
+    assert set_lock_version(lock, "absent", "0.2.0", source="uv.lock") is None
