@@ -22,6 +22,8 @@ from dockyard.core.errors import ConfigError
 from dockyard.env.render import render_example
 from dockyard.env.schema import parse_schema
 
+# The workflows init writes: this repository's own, with the toolchain installed by uv.
+WORKFLOWS = ("test", "deploy", "release", "deploy-instance", "rollback")
 # Templates of dockyard/data/init/, by name.
 TEMPLATES = (
     "pyproject.toml.tmpl",
@@ -30,7 +32,7 @@ TEMPLATES = (
     "staging.toml.tmpl",
     "tasks.py.tmpl",
     "noxfile.py.tmpl",
-    "test.yml.tmpl",
+    *(f"{name}.yml.tmpl" for name in WORKFLOWS),
     "dockerignore.tmpl",
     "gitignore.tmpl",
     "yamllint.yaml.tmpl",
@@ -173,7 +175,10 @@ def plan_init(facts: Facts, templates: Mapping[str, str], *, root: Path) -> Plan
         refusals.append(f"tasks.py: already exists, without dockyard's tasks ({GATHERER})")
     writes += [
         _new("noxfile.py", templates["noxfile.py.tmpl"]),
-        _new(".github/workflows/test.yml", templates["test.yml.tmpl"]),
+        *(
+            _new(f".github/workflows/{name}.yml", templates[f"{name}.yml.tmpl"])
+            for name in WORKFLOWS
+        ),
     ]
     if facts.python_version is None:
         writes.append(_new(".python-version", f"{python}\n"))

@@ -77,6 +77,8 @@ def test_init_makes_a_repository_whose_tasks_env_and_sessions_work(repository: P
         assert f"* {name} -> " in sessions.stdout
     linted = run(repository, "yamllint", "--strict", ".github/workflows", ".yamllint.yaml")
     assert linted.returncode == 0, linted.stdout
+    audited = run(repository, "zizmor", "--offline", "--no-progress", ".github/workflows")
+    assert audited.returncode == 0, audited.stdout + audited.stderr
     ignored = subprocess.run(
         ["git", "check-ignore", "env/.env.development"], cwd=repository, env=environ(),
         capture_output=True, text=True, timeout=60, check=False,

@@ -169,3 +169,19 @@ def test_a_yamllint_configuration_is_written_only_where_there_is_none() -> None:
     assert written(plan(), ".yamllint.yaml").new
     own = plan(replace(FACTS, yamllint=True))
     assert ".yamllint.yaml" not in [write.path for write in own.writes]
+
+
+REPOSITORY = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.parametrize("name", ["test", "deploy", "release", "deploy-instance", "rollback"])
+def test_init_writes_this_repositorys_workflows_with_the_toolchain_from_uv(name: str) -> None:
+    """A team's workflows are the ones this repository runs (pinned actions, inputs through
+    env, run links), but install the locked toolchain with uv: it has no scripts/bootstrap.sh."""
+    ours = (REPOSITORY / ".github" / "workflows" / f"{name}.yml").read_text(encoding="utf-8")
+    theirs = written(plan(), f".github/workflows/{name}.yml").text
+    assert "scripts/bootstrap.sh" not in theirs
+    assert "uv sync --locked" in theirs
+    step = "        run: scripts/bootstrap.sh --toolchain-only\n"
+    uv = "        run: |\n          python -m pip install uv\n          uv sync --locked\n"
+    assert theirs == ours.replace(step, uv)
