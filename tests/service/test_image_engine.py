@@ -245,7 +245,7 @@ def test_the_ca_secret_reaches_the_steps_that_download(
             bare, failed = str(error), True
         assert not uses_secret(bare)
         if failed:  # the build's own diagnosis of the failure
-            assert "TLS is intercepted here: set SSL_CERT_FILE" in bare
+            assert "TLS is intercepted and no CA bundle was found" in bare
     finally:
         docker_client_remove(f"dyt-uv-stage-{RUN_ID}:latest")
 

@@ -56,6 +56,7 @@ class Facts:
     source: str | None = None
     ca_bundle: Path | None = None
     warnings: tuple[str, ...] = ()
+    title: str = ""  # the image's name ([tool.dockyard] image)
 
 
 @dataclass(frozen=True)
@@ -148,12 +149,14 @@ def oci_labels(facts: Facts) -> dict[str, str]:
     base carries: a label set at build time overrides any inherited one, so none of these is
     ever a base image's (an unknown source is stamped empty for the same reason). The other
     keys the OCI image spec defines are stamped too, empty where dockyard cannot know them:
-    a base's title or description (a local stand-in's, say) is never the service's."""
+    a base's description (a local stand-in's, say) is never the service's, and the title is
+    the image's own name."""
     return {
         f"{OCI}.version": facts.version,
         f"{OCI}.revision": _revision_label(facts.revision),
         f"{OCI}.created": facts.created,
         f"{OCI}.source": facts.source or "",
+        f"{OCI}.title": facts.title,
         f"{OCI}.base.name": facts.base_image,
         **dict.fromkeys((f"{OCI}.{key}" for key in UNKNOWN_OCI_KEYS), ""),
     }
@@ -161,7 +164,6 @@ def oci_labels(facts: Facts) -> dict[str, str]:
 
 # The OCI image spec's predefined annotation keys dockyard has no value for: stamped empty.
 UNKNOWN_OCI_KEYS = (
-    "title",
     "description",
     "url",
     "documentation",
@@ -274,6 +276,7 @@ def gather(config: Config, environ: Mapping[str, str], base: str | None = None) 
         source=read_source(config, environ),
         ca_bundle=ca_bundle,
         warnings=tuple(warnings),
+        title=config.image,
     )
 
 

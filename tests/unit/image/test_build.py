@@ -85,11 +85,12 @@ def test_the_command_line_carries_arguments_and_the_ca_secret(tmp_path: Path) ->
         "--label", "org.opencontainers.image.revision=abc123def456",
         "--label", "org.opencontainers.image.created=2023-11-14T22:13:20Z",
         "--label", "org.opencontainers.image.source=https://git.example/acme/shipyard",
+        "--label", "org.opencontainers.image.title=",
         "--label", "org.opencontainers.image.base.name=python:3.11-slim-bookworm",
         *[
             part
             for key in (
-                "title", "description", "url", "documentation", "authors", "vendor",
+                "description", "url", "documentation", "authors", "vendor",
                 "licenses", "ref.name", "base.digest",
             )
             for part in ("--label", f"org.opencontainers.image.{key}=")
