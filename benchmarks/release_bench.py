@@ -104,19 +104,9 @@ def measure_release(
     if done.returncode != 0:
         said = (done.stdout + done.stderr).strip().splitlines()[-20:]
         raise SystemExit(f"`invoke release --yes` exited {done.returncode}:\n" + "\n".join(said))
-    steps: list[dict[str, Any]] = []
-    version = ""
-    decoder = json.JSONDecoder()
-    text, index = done.stdout, 0
-    while index < len(text):  # the publication's document, then the delivery's
-        while index < len(text) and text[index].isspace():
-            index += 1
-        if index >= len(text):
-            break
-        document, index = decoder.raw_decode(text, index)
-        if isinstance(document, dict):
-            steps.extend(document.get("steps") or [])
-            version = str(document.get("version") or "")
+    document = json.loads(done.stdout)  # the run's one document: publication and delivery
+    steps: list[dict[str, Any]] = list(document.get("steps") or [])
+    version = str(document.get("version") or "")
     served = {
         name: str(requests.get(f"http://127.0.0.1:{port}/version", timeout=5).json()["version"])
         for name, port in (("staging", staging), ("production", production))
