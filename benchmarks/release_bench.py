@@ -48,19 +48,76 @@ class ReleaseTiming:
                 "errors": self.errors[:5], "steps": self.steps}  # fmt: skip
 
 
-def measure_release(
+class CommandError(RuntimeError):
+    """An `invoke` command of the set-up or the release failed; the message has its output."""
+
+
+@dataclass(frozen=True)
+class Project:
+    """A copy of the checkout set up to release (by `prepare_release`): a bare remote, a local
+    registry, staging and production serving the copy's version. The release benchmark and the
+    end-to-end release tests drive it as a release manager does, through `invoke`."""
+
+    root: Path
+    environ: dict[str, str]
+    invoke: str
+    git: Callable[..., None]
+    ports: dict[str, int]  # "registry", "staging", "production"
+
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 900
+    ) -> subprocess.CompletedProcess[str]:
+        """`invoke ARGS` in the copy, without a terminal; with `check`, a failure says why."""
+        done = subprocess.run([self.invoke, *args], cwd=self.root, env=self.environ,
+                              capture_output=True, text=True, check=False, timeout=timeout,
+                              stdin=subprocess.DEVNULL)  # fmt: skip
+        if check and done.returncode != 0:
+            said = (done.stdout + done.stderr).strip().splitlines()[-20:]
+            raise CommandError(f"`invoke {' '.join(args)}` exited {done.returncode}:\n"
+                               + "\n".join(said))  # fmt: skip
+        return done
+
+    @property
+    def remote(self) -> Path:
+        """The bare repository the copy publishes to (`origin`)."""
+        return self.root.parent / f"{self.root.name}-remote.git"
+
+    def commit(self, message: str, files: dict[str, str]) -> None:
+        """Write `files` (path: text), commit them as `message` and push the branch."""
+        for name, text in files.items():
+            (self.root / name).write_text(text, encoding="utf-8")
+        self.git(self.root, "add", "-A")
+        self.git(self.root, "commit", "-qm", message)
+        self.git(self.root, "push", "-q", "origin", "main")
+
+    def url(self, instance: str, path: str = "/version") -> str:
+        return f"http://127.0.0.1:{self.ports[instance]}{path}"
+
+    def served(self) -> dict[str, str]:
+        """The version each instance's proxy answers with."""
+        import requests
+
+        return {
+            name: str(requests.get(self.url(name), timeout=5).json()["version"])
+            for name in ("staging", "production")
+        }
+
+
+def prepare_release(
     root: Path,
     environ: dict[str, str],
     invoke: str,
     *,
     ports: tuple[int, int, int],
-    load: Callable[[str], Any],
     git: Callable[..., None],
-) -> ReleaseTiming:
+    serving: str = "",
+) -> Project:
     """Set `root` (a fresh copy with a git history of its own) up to release: a bare remote, a
-    local registry on `ports[0]`, staging and production serving the current version on
-    `ports[1:]`, a `feat:` commit; then time `invoke release --yes` under `load`."""
-    import requests
+    local registry on `ports[0]`, staging and production on `ports[1:]` serving the copy's
+    version (`serving`, when given, is an existing image tagged as that version first)."""
+    from dockyard.core.config import load_config
+    from dockyard.image.build import image_ref, tag_safe
+    from dockyard.image.facts import read_version
 
     registry, staging, production = ports
     pyproject = root / "pyproject.toml"
@@ -69,60 +126,54 @@ def measure_release(
         (root / "env" / "instances" / f"{instance}.toml").write_text(
             f'profile = "testing"\nport = {port}\nreplicas = 1\nworker_replicas = 1\n'
         )
-    remote = root.parent / f"{root.name}-remote.git"
+    remote = root.parent / f"{root.name}-remote.git"  # Project.remote
     git(root.parent, "init", "-q", "--bare", "-b", "main", str(remote))
     git(root, "branch", "-M", "main")
     git(root, "add", "-A")
     git(root, "commit", "-qm", "chore: release setup")
     git(root, "remote", "add", "origin", str(remote))
     git(root, "push", "-q", "origin", "main")
+    if serving:
+        config = load_config(root)
+        ref = image_ref(config, tag_safe(read_version(config)))
+        subprocess.run(["docker", "tag", serving, ref], env=environ, check=True,
+                       capture_output=True)  # fmt: skip
+    where = {"registry": registry, "staging": staging, "production": production}
+    project = Project(root, environ, invoke, git, where)
+    project.run("env.init", "--profile", "testing")
+    project.run("registry.up")
+    project.run("deploy", "--instance", "staging")
+    project.run("deploy", "--instance", "production")
+    return project
 
-    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run([invoke, *args], cwd=root, env=environ, capture_output=True,
-                              text=True, check=False, timeout=900)  # fmt: skip
-        if check and done.returncode != 0:
-            said = (done.stdout + done.stderr).strip().splitlines()[-20:]
-            raise SystemExit(f"`invoke {' '.join(args)}` exited {done.returncode}:\n"
-                             + "\n".join(said))  # fmt: skip
-        return done
 
-    run("env.init", "--profile", "testing")
-    run("registry.up")
-    run("deploy", "--instance", "staging")
-    run("deploy", "--instance", "production")
-    (root / "tugboat" / "RELEASE_BENCH.md").write_text("a change to release\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "feat: a change to release")
-    git(root, "push", "-q", "origin", "main")
-    url = f"http://127.0.0.1:{production}/version"
-    with load(url) as traffic:
+def measure_release(
+    root: Path,
+    environ: dict[str, str],
+    invoke: str,
+    *,
+    ports: tuple[int, int, int],
+    load: Callable[[str], Any],
+    git: Callable[..., None],
+    serving: str = "",
+) -> ReleaseTiming:
+    """`prepare_release`, a `feat:` commit, then time `invoke release --yes` under `load`."""
+    project = prepare_release(root, environ, invoke, ports=ports, git=git, serving=serving)
+    project.commit("feat: a change to release", {"tugboat/RELEASE_BENCH.md": "a change\n"})
+    with load(project.url("production")) as traffic:
         time.sleep(1)
         began = time.monotonic()
-        done = run("release", "--yes", "--json", check=False)
+        done = project.run("release", "--yes", "--json", check=False)
         seconds = time.monotonic() - began
         time.sleep(1)
     if done.returncode != 0:
         said = (done.stdout + done.stderr).strip().splitlines()[-20:]
-        raise SystemExit(f"`invoke release --yes` exited {done.returncode}:\n" + "\n".join(said))
-    steps: list[dict[str, Any]] = []
-    version = ""
-    decoder = json.JSONDecoder()
-    text, index = done.stdout, 0
-    while index < len(text):  # the publication's document, then the delivery's
-        while index < len(text) and text[index].isspace():
-            index += 1
-        if index >= len(text):
-            break
-        document, index = decoder.raw_decode(text, index)
-        if isinstance(document, dict):
-            steps.extend(document.get("steps") or [])
-            version = str(document.get("version") or "")
-    served = {
-        name: str(requests.get(f"http://127.0.0.1:{port}/version", timeout=5).json()["version"])
-        for name, port in (("staging", staging), ("production", production))
-    }
-    return ReleaseTiming(seconds, traffic.sent, traffic.failed, traffic.errors, version, served,
-                         steps)  # fmt: skip
+        raise CommandError(f"`invoke release --yes` exited {done.returncode}:\n" + "\n".join(said))
+    document = json.loads(done.stdout)  # the run's one document: publication and delivery
+    steps: list[dict[str, Any]] = list(document.get("steps") or [])
+    version = str(document.get("version") or "")
+    return ReleaseTiming(seconds, traffic.sent, traffic.failed, traffic.errors, version,
+                         project.served(), steps)  # fmt: skip
 
 
 def with_registry(text: str, port: int) -> str:
@@ -155,8 +206,21 @@ def measure_dry_run(repo: Path, environ: dict[str, str], invoke: str, runs: int 
     return statistics.median(once() for _ in range(runs))
 
 
-def clean_up(root: Path, environ: dict[str, str], invoke: str, project: str) -> None:
-    """Stop the monitors, remove both instances and the local registry with its data."""
+def copy_base_images(repo: Path, root: Path) -> None:
+    """The local base images `repo` builds on (when there is no registry with the official
+    ones), for the copy's builds too."""
+    import shutil
+
+    from dockyard.image.overrides import STATE_FILE
+
+    if (repo / STATE_FILE).is_file():
+        (root / STATE_FILE).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(repo / STATE_FILE, root / STATE_FILE)
+
+
+def clean_up(root: Path, environ: dict[str, str], invoke: str, project: str, image: str) -> None:
+    """Stop the monitors, remove both instances, the local registry with its data, and every
+    tag of the copy's own `image` (here and under the registry's name)."""
     for instance in ("staging", "production"):
         subprocess.run([invoke, "deploy.monitors", "--stop", instance], cwd=root, env=environ,
                        capture_output=True, check=False)  # fmt: skip
@@ -165,26 +229,37 @@ def clean_up(root: Path, environ: dict[str, str], invoke: str, project: str) -> 
                        check=False)  # fmt: skip
     subprocess.run([invoke, "registry.down", "--volumes"], cwd=root, env=environ,
                    capture_output=True, check=False)  # fmt: skip
+    listed = subprocess.run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
+                            env=environ, capture_output=True, text=True, check=False)  # fmt: skip
+    mine = [ref for ref in listed.stdout.split()
+            if ref.rsplit(":", 1)[0].rsplit("/", 1)[-1] == image]  # fmt: skip
+    if mine:
+        subprocess.run(["docker", "image", "rm", *mine], env=environ, capture_output=True,
+                       check=False)  # fmt: skip
 
 
 def bench(repo: Path, environ: dict[str, str], invoke: str, helpers: Helpers) -> None:
     """Both figures, printed through bench.py's `figure`."""
-    import shutil
     import uuid
 
-    from dockyard.image.overrides import STATE_FILE
+    from dockyard.core.config import load_config
+    from dockyard.image.build import image_ref, tag_safe
+    from dockyard.image.facts import read_version
 
     figure = helpers.figure
-    with helpers.checkout_copy(project=f"dyr{uuid.uuid4().hex[:6]}") as (root, config):
-        if (repo / STATE_FILE).is_file():  # the local base images, when there is no registry
-            (root / STATE_FILE).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(repo / STATE_FILE, root / STATE_FILE)
+    here = load_config(repo)
+    serving = image_ref(here, tag_safe(read_version(here)))  # built by `invoke image.build`
+    name = f"dyr{uuid.uuid4().hex[:6]}"
+    with helpers.checkout_copy(project=name, image=name) as (root, config):
+        copy_base_images(repo, root)
         ports = (helpers.free_port(), helpers.free_port(), helpers.free_port())
         try:
             timing = measure_release(root, environ, invoke, ports=ports, load=helpers.load,
-                                     git=helpers.git)  # fmt: skip
+                                     git=helpers.git, serving=serving)  # fmt: skip
+        except CommandError as error:
+            raise SystemExit(str(error)) from None
         finally:
-            clean_up(root, environ, invoke, config.project)
+            clean_up(root, environ, invoke, config.project, config.image)
     both = set(timing.served.values()) == {timing.version}
     figure("release from a commit to production (invoke release --yes)", timing.seconds, "s",
            f"< {RELEASE_TARGET:.0f} s, both instances", timing.seconds < RELEASE_TARGET and both,

@@ -154,7 +154,7 @@ def status(invocation: Invocation, instance: str | None = None) -> int:
     """What each instance is (serving, down, never deployed), what its monitor says, and
     what it lacks (its env file): one instance's state never hides another's."""
     from dockyard.deploy.monitor import control as monitor
-    from dockyard.deploy.switch import serving_in
+    from dockyard.deploy.serving import serving_in
     from dockyard.stack.lifecycle import project_containers
 
     config = invocation.config

@@ -12,12 +12,10 @@ An instance with nothing running yet is simply brought up.
 
 from __future__ import annotations
 
-import datetime as dt
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockyard.core import proc
@@ -33,6 +31,7 @@ from dockyard.deploy.plan import (
     started_by_deploy,
 )
 from dockyard.deploy.proxy import PROBE_TIMEOUT, Proxy
+from dockyard.deploy.serving import now, read_serving, write_serving
 from dockyard.deploy.target import DeployFailedError, Outcome, Target
 from dockyard.image.build import image_ref
 from dockyard.stack import lifecycle as stack
@@ -47,31 +46,6 @@ if TYPE_CHECKING:
 
 POLL_SECONDS = 0.2
 UNDO_SETTLE_SECONDS = 1.0  # for the engine to finish a create that was under way
-
-
-def read_serving(target: Target) -> Serving | None:
-    return serving_in(target.runtime_dir)
-
-
-def serving_in(runtime_dir: Path) -> Serving | None:
-    """What an instance's last deploy put live (its runtime directory's serving.json)."""
-    try:
-        return Serving.from_json((runtime_dir / "serving.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (ValueError, KeyError) as error:
-        raise DockyardError(
-            f"{runtime_dir / 'serving.json'}: unreadable ({error})",
-            hint="remove the file; the next deploy then brings the instance up from scratch",
-        ) from None
-
-
-def _write_serving(target: Target, serving: Serving) -> None:
-    replace_atomically(target.runtime_dir / "serving.json", serving.to_json() + "\n")
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Switch:
@@ -142,7 +116,7 @@ class Switch:
                     hint=failure.hint,
                 ) from None
             raise
-        _write_serving(self.target, Serving(version, tuple(new), _now()))
+        write_serving(self.target, Serving(version, tuple(new), now()))
         with self._step(outcome, "drain"):
             self._drain(project, list(serving.containers), outcome, plan.follow)
         outcome.finished = time.monotonic()
@@ -213,7 +187,7 @@ class Switch:
         outcome.switched_at = time.monotonic()
         with self._step(outcome, "check"):
             stack_smoke(self.target)
-        _write_serving(self.target, Serving(version, names, _now()))
+        write_serving(self.target, Serving(version, names, now()))
         outcome.finished = time.monotonic()
         return outcome
 

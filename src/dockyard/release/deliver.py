@@ -12,6 +12,7 @@ import datetime as dt
 import socket
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -48,38 +49,61 @@ class Run:
     reached: dict[str, str] = field(default_factory=dict)  # instance -> how it ended there
     result: str = "succeeded"
     reason: str = ""
+    publication: Mapping[str, Any] = field(default_factory=dict)
 
-    def document(self) -> dict[str, Any]:
+    def document(self, code: int) -> dict[str, Any]:
+        """The run's one document: the publication's steps (when this run published) and the
+        delivery's, in order, how it ended and the exit code."""
         shipped = self.shipped
+        published = [_as_delivery_step(step) for step in self.publication.get("steps", ())]
+        seconds = float(self.publication.get("seconds", 0.0))
         return {
+            **self.publication,
             "version": shipped.version, "tag": shipped.tag, "image": shipped.image,
-            "result": self.result, "reason": self.reason, "instances": self.reached,
-            "steps": self.steps,
+            "digest": shipped.digest, "published": True, "result": self.result,
+            "reason": self.reason, "instances": self.reached,
+            "steps": [*published, *self.steps], "exit_code": code,
+            "seconds": round(seconds + sum(step["seconds"] for step in self.steps), 2),
         }  # fmt: skip
 
 
-def deliver(invocation: Invocation, shipped: Shipped, *, to: str, yes: bool) -> int:
+def _as_delivery_step(step: Mapping[str, Any]) -> dict[str, Any]:
+    """A step of the publication in the delivery's words (`done`, `failed`)."""
+    state = {"ok": "done", "fail": "failed"}.get(step["status"], step["status"])
+    return {"step": step["step"], "state": state, "seconds": step["seconds"],
+            "detail": step["detail"]}  # fmt: skip
+
+
+def deliver(
+    invocation: Invocation,
+    shipped: Shipped,
+    *,
+    to: str,
+    yes: bool,
+    publication: Mapping[str, Any] | None = None,
+) -> int:
     """Deploy `shipped` to staging and smoke-test it; with `to="production"`, promote it after
-    confirmation (`yes` for pipelines). Returns the exit code."""
+    confirmation (`yes` for pipelines). Returns the exit code. `publication` is what the run
+    did before (its document): with `--json`, the run prints one document, that and this."""
     if to not in TARGETS:
         raise ConfigError("--to", [f"expected one of {', '.join(TARGETS)}, got {to!r}"])
-    run = Run(invocation, shipped)
+    run = Run(invocation, shipped, publication=publication or {})
     try:
         _deliver(invocation, run, to=to, yes=yes)
     except ConfirmationNeededError as error:
         run.result, run.reason = "interrupted", error.message.splitlines()[0]
-        _finish(invocation, run)
+        _finish(invocation, run, error.exit_code)
         raise
     except DockyardError as error:
         run.result = "failed" if run.result == "succeeded" else run.result
         run.reason = run.reason or error.message.splitlines()[0]
-        _finish(invocation, run)
+        _finish(invocation, run, error.exit_code)
         raise
     except KeyboardInterrupt:
         run.result, run.reason = "interrupted", "interrupted"
-        _finish(invocation, run)
+        _finish(invocation, run, ExitCode.INTERRUPTED)
         raise
-    _finish(invocation, run)
+    _finish(invocation, run, ExitCode.OK)
     return int(ExitCode.OK)
 
 
@@ -268,7 +292,7 @@ def _record(
     history.append(places.history, record)
 
 
-def _finish(invocation: Invocation, run: Run) -> None:
+def _finish(invocation: Invocation, run: Run, code: int) -> None:
     """Notify, record the end in the history, show the steps."""
     began = time.monotonic()
     said = _notify(invocation, run)
@@ -282,7 +306,7 @@ def _finish(invocation: Invocation, run: Run) -> None:
         invocation, run, last, result, reason=reason, notes=(f"{announce.NOTIFY_NOTE}{said}",),
         seconds=sum(step["seconds"] for step in run.steps),
     )  # fmt: skip
-    _show(invocation, run)
+    _show(invocation, run, code)
 
 
 def _notify(invocation: Invocation, run: Run) -> str:
@@ -315,7 +339,7 @@ def _notify(invocation: Invocation, run: Run) -> str:
     return f"notified {where}" if delivery.delivered else f"not delivered to {where}"
 
 
-def _show(invocation: Invocation, run: Run) -> None:
+def _show(invocation: Invocation, run: Run, code: int) -> None:
     shipped = run.shipped
     ended = f"release {shipped.version} ({shipped.tag}, {shipped.image}): {run.result}"
     if run.reason:
@@ -325,4 +349,4 @@ def _show(invocation: Invocation, run: Run) -> None:
         print_rows(console, Rows(COLUMNS, run.steps))
         console.print(ended, markup=False, highlight=False, soft_wrap=True)
 
-    show(invocation, run.document(), people)
+    show(invocation, run.document(int(code)), people)

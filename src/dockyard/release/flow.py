@@ -72,12 +72,13 @@ def run(
     if found.version is None:
         reason = found.bump.reason if found.bump else ""
         invocation.console.print(f"nothing to release: {reason}", markup=False)
-        show(invocation, {"version": None, "reason": reason, "steps": steps.summary()}, _none)
+        document = {"version": None, "reason": reason, "steps": steps.summary(), "exit_code": 0}
+        show(invocation, document, _none)
         return ExitCode.OK
     start = _start(found, resume=resume)
     if start == "complete":
         invocation.console.print(f"{found.version} is released everywhere", markup=False)
-        show(invocation, _document(found, steps, None, started), _none)
+        show(invocation, {**_document(found, steps, None, started), "exit_code": 0}, _none)
         return ExitCode.OK
     shipped = _shipped(invocation, found, host) if start == "deliver" else None
     if shipped is None:
@@ -85,9 +86,10 @@ def run(
             raise DockyardError("no registry", hint="set [tool.dockyard.registry] url")
         where = _registry(invocation, registry, host)
         shipped = ship.ship(invocation, found, where, steps, start=start)
-    document = _document(found, steps, shipped, started)
-    show(invocation, document, lambda console: _published(console, shipped))
-    return deliver.deliver(invocation, shipped, to=to, yes=yes)
+    if not invocation.as_json:
+        _published(invocation.console, shipped)
+    publication = _document(found, steps, shipped, started)
+    return deliver.deliver(invocation, shipped, to=to, yes=yes, publication=publication)
 
 
 def _start(found: Survey, *, resume: bool) -> str:

@@ -291,7 +291,7 @@ def _instance_facts(
 ) -> InstanceFacts:
     from dockyard.deploy import history
     from dockyard.deploy.guarded import Places
-    from dockyard.deploy.switch import serving_in
+    from dockyard.deploy.serving import serving_in
 
     places = Places.of(config)
     versions: dict[str, str | None] = {}

@@ -4,11 +4,20 @@ serves by digest, the release's notification, and `release.status` after a faile
 from __future__ import annotations
 
 import dataclasses
+import io
+import json
 
+import pytest
+from rich.console import Console
+
+from dockyard.core.config import Config
+from dockyard.core.errors import ExitCode
+from dockyard.core.invocation import Invocation
 from dockyard.deploy.history import Record, current_version
 from dockyard.deploy.pull import is_digest_reference
-from dockyard.release import announce
+from dockyard.release import announce, deliver
 from dockyard.release.plan import World, decide, next_step
+from dockyard.release.shipped import Shipped
 from dockyard.release.world import InstanceFacts
 
 DIGEST = "sha256:" + "a" * 64
@@ -124,3 +133,33 @@ def test_the_notification_carries_the_changelog_the_tag_the_image_and_where_it_w
     assert isinstance(blocks, list)
     assert blocks[-1] == {"type": "context"}  # the context stays last
     assert "smoke test failed &lt;x&gt;" in str(blocks)
+
+
+def test_a_release_with_json_prints_one_document_of_both_halves_and_its_exit_code(
+    repo_config: Config, capsys: pytest.CaptureFixture[str]
+) -> None:
+    console = Console(file=io.StringIO())
+    invocation = Invocation(repo_config, {}, console, as_json=True)
+    shipped = Shipped("1.1.0", "v1.1.0", "127.0.0.1:5000/demo", DIGEST, "## 1.1.0\n")
+    publication = {
+        "version": "1.1.0", "tag": "v1.1.0", "published": True, "seconds": 12.5,
+        "steps": [
+            {"step": "preflight", "status": "ok", "seconds": 1.0, "detail": "all checks pass"},
+            {"step": "publish", "status": "ok", "seconds": 0.5, "detail": "v1.1.0"},
+        ],
+    }  # fmt: skip
+    run = deliver.Run(invocation, shipped, publication=publication)
+    run.steps.append({"step": "deploy staging", "state": "failed", "seconds": 30.0,
+                      "detail": "not ready"})  # fmt: skip
+    run.result, run.reason = "failed", "1.1.0 did not go live on staging"
+    deliver._show(invocation, run, ExitCode.FAILED)
+
+    document = json.loads(capsys.readouterr().out)  # one document, nothing else
+    assert [(s["step"], s["state"]) for s in document["steps"]] == [
+        ("preflight", "done"), ("publish", "done"), ("deploy staging", "failed"),
+    ]  # fmt: skip
+    assert document["exit_code"] == int(ExitCode.FAILED)
+    assert (document["result"], document["published"]) == ("failed", True)
+    assert document["image"] == f"127.0.0.1:5000/demo@{DIGEST}"
+    assert document["seconds"] == 42.5
+    assert console.file.getvalue() == ""  # type: ignore[attr-defined]
