@@ -56,7 +56,6 @@ class Facts:
     source: str | None = None
     ca_bundle: Path | None = None
     warnings: tuple[str, ...] = ()
-    title: str = ""  # the image's name ([tool.dockyard] image)
 
 
 @dataclass(frozen=True)
@@ -133,7 +132,7 @@ def plan_build(
         build_args["SOURCE"] = facts.source
     secrets = {CA_SECRET_ID: facts.ca_bundle} if facts.ca_bundle else {}
     return BuildPlan(
-        labels=oci_labels(facts),
+        labels=oci_labels(facts, title=config.image),
         dockerfile=config.path(config.dockerfile),
         context=config.path(config.build_context),
         tags=tuple(tags),
@@ -144,7 +143,7 @@ def plan_build(
     )
 
 
-def oci_labels(facts: Facts) -> dict[str, str]:
+def oci_labels(facts: Facts, *, title: str) -> dict[str, str]:
     """The OCI labels dockyard stamps on the image itself, whatever the Dockerfile says or its
     base carries: a label set at build time overrides any inherited one, so none of these is
     ever a base image's (an unknown source is stamped empty for the same reason). The other
@@ -156,7 +155,7 @@ def oci_labels(facts: Facts) -> dict[str, str]:
         f"{OCI}.revision": _revision_label(facts.revision),
         f"{OCI}.created": facts.created,
         f"{OCI}.source": facts.source or "",
-        f"{OCI}.title": facts.title,
+        f"{OCI}.title": title,
         f"{OCI}.base.name": facts.base_image,
         **dict.fromkeys((f"{OCI}.{key}" for key in UNKNOWN_OCI_KEYS), ""),
     }
@@ -276,7 +275,6 @@ def gather(config: Config, environ: Mapping[str, str], base: str | None = None) 
         source=read_source(config, environ),
         ca_bundle=ca_bundle,
         warnings=tuple(warnings),
-        title=config.image,
     )
 
 

@@ -57,7 +57,7 @@ def test_the_built_image_carries_dockyards_labels_not_its_bases(
         assert labels["org.opencontainers.image.revision"] == REVISION
         assert labels["org.opencontainers.image.created"] == "2026-01-02T03:04:05Z"
         assert labels["org.opencontainers.image.source"] == ""
-        assert labels["org.opencontainers.image.title"] == ""  # the base's, hidden
+        assert labels["org.opencontainers.image.title"] == name  # its own, never the base's
         assert labels["org.opencontainers.image.base.name"] == labelled_base
     finally:
         for tag in plan.tags:

@@ -85,7 +85,7 @@ def test_the_command_line_carries_arguments_and_the_ca_secret(tmp_path: Path) ->
         "--label", "org.opencontainers.image.revision=abc123def456",
         "--label", "org.opencontainers.image.created=2023-11-14T22:13:20Z",
         "--label", "org.opencontainers.image.source=https://git.example/acme/shipyard",
-        "--label", "org.opencontainers.image.title=",
+        "--label", "org.opencontainers.image.title=acme/shipyard",
         "--label", "org.opencontainers.image.base.name=python:3.11-slim-bookworm",
         *[
             part
@@ -115,11 +115,12 @@ def test_dockyard_stamps_every_oci_label_itself_so_none_is_inherited(tmp_path: P
         # No known remote: stamped empty, so a base image's source never passes for the service's.
         "org.opencontainers.image.source": "",
         "org.opencontainers.image.base.name": facts().base_image,
-        # every other key of the OCI spec, empty: a stand-in's title is not the service's
+        "org.opencontainers.image.title": "acme/shipyard",  # the image's own name
+        # every other key of the OCI spec, empty: a stand-in's description is not the service's
         **{
             f"org.opencontainers.image.{key}": ""
             for key in (
-                "title", "description", "url", "documentation", "authors", "vendor",
+                "description", "url", "documentation", "authors", "vendor",
                 "licenses", "ref.name", "base.digest",
             )
         },
