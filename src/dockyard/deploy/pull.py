@@ -42,7 +42,8 @@ def pin(
 ) -> Pinned:
     """The image `reference` on this engine (pulled when absent), its version (`version`, else
     its version label) and the local tag `<image>:<version>` pointing at it."""
-    from docker.errors import APIError, ImageNotFound
+    from docker.errors import DockerException, ImageNotFound
+    from requests import RequestException
 
     found = _DIGEST.match(reference)
     if found is None:
@@ -56,7 +57,7 @@ def pin(
     except ImageNotFound:
         try:
             image = client.images.pull(reference)
-        except (APIError, ImageNotFound) as error:
+        except (DockerException, RequestException) as error:
             raise UnknownNameError(
                 f"image {reference} is not on this engine and pulling it failed: "
                 f"{getattr(error, 'explanation', None) or error}",
@@ -72,5 +73,11 @@ def pin(
             hint="deploy an image built by `invoke image.build`, which stamps its version",
         )
     tag = tag_safe(chosen)
-    image.tag(config.image, tag)
+    try:
+        image.tag(config.image, tag)
+    except DockerException as error:
+        raise DockyardError(
+            f"could not tag {reference} as {config.image}:{tag}: {error}",
+            hint="check the engine (`invoke doctor`); nothing was deployed",
+        ) from None
     return Pinned(tag, reference, pulled)

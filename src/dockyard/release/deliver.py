@@ -187,8 +187,13 @@ def _smoke(invocation: Invocation, run: Run, instance: str, *, done: bool) -> No
         _record_step(run, name, "failed", time.monotonic() - began, why)
         run.reached[instance] = f"smoke test failed: {why}"
         if instance == config.release.production:
+            try:
+                _roll_back(invocation, run, instance)
+            except DockyardError as failure:  # said as it is: production may still serve it
+                run.result = "failed"
+                run.reason = f"smoke test failed ({why}); rollback failed: {failure.message}"
+                raise
             run.result = "rolled back"
-            _roll_back(invocation, run, instance)
         raise ReleaseDeliveryError(
             f"the smoke test of {run.shipped.version} on {instance} failed: {error.message}",
             hint=_next_hint(invocation, instance),
@@ -231,11 +236,15 @@ def _confirm(invocation: Invocation, shipped: Shipped, production: str, *, yes: 
         )
     from rich.prompt import Confirm
 
-    if not Confirm.ask(
-        f"promote {shipped.version} ({shipped.image}) to {production}?",
-        console=invocation.console,
-        default=False,
-    ):
+    try:
+        confirmed = Confirm.ask(
+            f"promote {shipped.version} ({shipped.image}) to {production}?",
+            console=invocation.console,
+            default=False,
+        )
+    except EOFError:  # the terminal closed while asking: not a yes
+        confirmed = False
+    if not confirmed:
         raise ConfirmationNeededError(
             f"{shipped.version} was not promoted to {production}: not confirmed",
             hint="run `invoke release --resume --to production` when it should go",

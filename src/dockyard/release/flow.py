@@ -111,6 +111,28 @@ def _start(found: Survey, *, resume: bool) -> str:
     return "deliver"
 
 
+# What a pipeline gives the release to publish with, and the gates (the project's own tests and
+# tools) have no business holding.
+PUBLISHING_CREDENTIALS = ("GITHUB_TOKEN", "GH_TOKEN", "GIT_CONFIG_COUNT")
+
+
+def _without_credentials(invocation: Invocation) -> dict[str, str]:
+    """The environment for the gates: without the push token, the git credential helper, the
+    registry's credentials or the webhook's address."""
+    config = invocation.config
+    dropped = {
+        *PUBLISHING_CREDENTIALS,
+        config.registry.username_variable,
+        config.registry.password_variable,
+        config.deploy.webhook_variable,
+    }
+    return {
+        key: value
+        for key, value in invocation.environ.items()
+        if key not in dropped and not key.startswith("GIT_CONFIG_")
+    }
+
+
 def _problems(invocation: Invocation, found: Survey, registry: RegistryClient | None) -> list[str]:
     """Every reason not to start, all at once: the world's, the registry's, the gates'."""
     problems = list(found.world.problems) if found.world else []
@@ -119,9 +141,10 @@ def _problems(invocation: Invocation, found: Survey, registry: RegistryClient | 
             "registry: [tool.dockyard.registry] url is not set: a release publishes nothing "
             "until the registry confirms its image (`invoke registry.up` runs a local one)"
         )
+    gates_environ = _without_credentials(invocation)
     for gate in invocation.config.release.gates:
         done = proc.run(
-            ["nox", "--session", gate], cwd=invocation.config.root, env=invocation.environ,
+            ["nox", "--session", gate], cwd=invocation.config.root, env=gates_environ,
             timeout=GATE_TIMEOUT, check=False,
         )  # fmt: skip
         if not done.ok:

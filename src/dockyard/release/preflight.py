@@ -20,6 +20,11 @@ class Facts:
     head_tag: str | None  # the release tag already on HEAD
     instance_problems: Sequence[str] = field(default_factory=tuple)
     registry_problem: str | None = None
+    # A new release's tag must be new: neither here on another commit nor on the remote (where
+    # someone published it, image and all).
+    tag: str = ""
+    tag_here: bool = False
+    tag_on_remote: bool = False
 
 
 def problems(facts: Facts) -> list[str]:
@@ -53,6 +58,16 @@ def problems(facts: Facts) -> list[str]:
         found.append(
             f"HEAD is already released as {facts.head_tag}: "
             "`invoke release.status` shows what is left of it"
+        )
+    if facts.tag_on_remote:
+        found.append(
+            f"{facts.tag} is already on {facts.remote}: someone published this version; "
+            f"`git fetch --tags {facts.remote}`, then `invoke release.status`"
+        )
+    elif facts.tag_here:
+        found.append(
+            f"{facts.tag} already exists here on another commit: "
+            f"`git tag -d {facts.tag}` if it was never published, then run it again"
         )
     found.extend(f"instance files: {problem}" for problem in facts.instance_problems)
     if facts.registry_problem:

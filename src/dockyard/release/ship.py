@@ -19,6 +19,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import requests
+from docker.errors import DockerException
+
 from dockyard.core.console import StepRecord, Steps
 from dockyard.core.errors import DockyardError, ExitCode
 from dockyard.core.invocation import Invocation
@@ -44,6 +47,10 @@ TITLES = {
     "verify-digest": "confirm the registry's digest",
     "publish": "publish the commit and the tag together",
 }
+
+
+# What the world can make a step fail with (as opposed to a bug): said in one line, after the undo.
+ENVIRONMENT_ERRORS = (OSError, tarfile.TarError, DockerException, requests.RequestException)
 
 
 class ReleaseFailedError(DockyardError):
@@ -73,6 +80,9 @@ class Made:
     before: str | None = None  # HEAD before the local steps (None: this run made none)
     image_tags: dict[str, str | None] = field(default_factory=dict)  # ref -> image id before
     pushed: str | None = None  # a digest the registry did not have before this run's push
+    # A push began: the registry's tag as it was before it (None: no such tag); a push cut short
+    # after the registry took the manifest is found by asking the registry again.
+    pushing: tuple[str, str | None] | None = None  # (tag, digest before)
 
 
 def ship(
@@ -120,6 +130,8 @@ def ship(
                     )
                     record.detail = f"{found.tag} and its commit are on the remote"
     except BaseException as error:  # noqa: BLE001 - undone, then raised as what the user reads
+        if failed == TITLES["publish"] and _maybe_published(invocation, found):
+            raise _not_undone(error, found) from None
         with _shielded():
             left = _undo(invocation, found, registry, made)
         raise _failure(error, failed, left, resumed=start != "local") from None
@@ -186,8 +198,14 @@ def export(root: Path, tag: str, into: Path) -> None:
     into.mkdir(parents=True)
     archive = into.parent / "tree.tar"
     git(root, "archive", "--format=tar", f"--output={archive}", tag)
-    with tarfile.open(archive) as tar:
-        tar.extractall(into, filter="data")
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(into, filter="data")
+    except tarfile.TarError as error:
+        raise DockyardError(
+            f"{tag}: its files cannot be unpacked for the build: {error}",
+            hint="a committed absolute or escaping symlink is refused: commit a relative one",
+        ) from None
     archive.unlink()
 
 
@@ -196,6 +214,7 @@ def _push(
 ) -> str:
     from dockyard.registry.client import push
 
+    made.pushing = (ref.rpartition(":")[2], before)
     client = _engine(invocation)
     try:
         digest = push(client, ref, registry.credentials)
@@ -235,6 +254,10 @@ def _shielded() -> Iterator[None]:
 def _undo(invocation: Invocation, found: Survey, registry: Registry, made: Made) -> list[str]:
     """Undo what `made` records, last made first; what could not be undone, said plainly."""
     left: list[str] = []
+    if made.pushed is None and made.pushing is not None:
+        tag, before = made.pushing
+        _attempt(left, "ask the registry what the cut-short push left",
+                 lambda: _find_pushed(registry, tag, before, made))  # fmt: skip
     if made.pushed is not None:
         _attempt(left, f"delete {made.pushed} from the registry",
                  lambda: _delete(registry, made.pushed or "", left))  # fmt: skip
@@ -249,12 +272,48 @@ def _undo(invocation: Invocation, found: Survey, registry: Registry, made: Made)
 
 
 def _attempt(left: list[str], what: str, action: Callable[[], None]) -> None:
+    """One step of the undo: whatever stops it is reported, and the next step still runs."""
     try:
         action()
     except DockyardError as error:
         left.append(f"could not {what}: {error.message}")
-    except OSError as error:
-        left.append(f"could not {what}: {error}")
+    except Exception as error:  # noqa: BLE001 - an engine, registry or file error: said, not lost
+        left.append(f"could not {what}: {type(error).__name__}: {error}")
+
+
+def _maybe_published(invocation: Invocation, found: Survey) -> bool:
+    """Whether the remote may hold the release after the atomic push began (its tag is there,
+    or the remote cannot be asked): then nothing may be undone, the image least of all."""
+    settings = invocation.config.release
+    try:
+        refs = gitops.remote_refs(
+            invocation.config.root,
+            settings.remote or invocation.config.git.remote,
+            settings.branch or invocation.config.git.main_branch,
+            found.tag,
+        )
+    except DockyardError:
+        return True
+    return refs.tag is not None
+
+
+def _not_undone(error: BaseException, found: Survey) -> ReleaseFailedError:
+    """The publication was cut short once the push may have reached the remote."""
+    cause = error.message if isinstance(error, DockyardError) else type(error).__name__
+    failure = (
+        ReleaseInterruptedError if isinstance(error, KeyboardInterrupt) else ReleaseFailedError
+    )
+    return failure(
+        f"the publication of {found.tag} was cut short ({cause}), but the remote has it, or "
+        "could not be asked: nothing was undone, so a published tag keeps its image",
+        hint="`invoke release.status` says where it stands; `invoke release --resume` goes on",
+    )
+
+
+def _find_pushed(registry: Registry, tag: str, before: str | None, made: Made) -> None:
+    now = registry.api.manifest_digest(registry.name, tag)
+    if now is not None and now != before:
+        made.pushed = now
 
 
 def _delete(registry: Registry, digest: str, left: list[str]) -> None:
@@ -313,4 +372,11 @@ def _failure(error: BaseException, step: str, left: list[str], *, resumed: bool)
         return ReleaseFailedError(
             f"{step} failed: {first}\nnothing was published; {undone}{remaining}", hint=hint
         )
+    if isinstance(error, ENVIRONMENT_ERRORS):  # the engine, the registry, the network, a file
+        return ReleaseFailedError(
+            f"{step} failed: {type(error).__name__}: {error}\nnothing was published; "
+            f"{undone}{remaining}",
+            hint=f"run {again} again once the cause is fixed",
+        )
+    error.add_note(f"nothing was published; {undone}{remaining}")  # a bug: its traceback
     raise error

@@ -94,6 +94,7 @@ def survey(
         branch_name=branch_name,
     )  # fmt: skip
     _, behind = gitops.ahead_behind(root, refs.branch)
+    local_tag = gitops.local_tag(root, tag)
     from dockyard.image.build import tag_safe
     from dockyard.registry.plan import repository
 
@@ -109,6 +110,9 @@ def survey(
         head_tag=on_head.name if on_head is not None and new_release else None,
         instance_problems=_instance_problems(config),
         registry_problem=registry_problem,
+        tag=tag,
+        tag_here=new_release and on_head is None and local_tag is not None,
+        tag_on_remote=new_release and on_head is None and refs.tag is not None,
     )
     changelog_text = _read(root / settings.changelog)
 
@@ -121,7 +125,7 @@ def survey(
         declared_version=declared,
         changelog_has_section=changelog_text is not None
         and changelog.has_section(changelog_text, version),
-        local_tag_commit=gitops.local_tag(root, tag),
+        local_tag_commit=local_tag,
         remote_tag_commit=refs.tag,
         image_repository=f"{registry_host}/{name}" if registry_host else name,
         image_tag=tag_safe(version),

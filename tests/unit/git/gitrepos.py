@@ -105,9 +105,11 @@ def clone(remote: Path, name: str) -> Path:
     return path
 
 
-def task(clone: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
-    """Run `invoke <args>` for real, for the project in `clone`."""
-    env = environ() | {"INVOKE_DOCKYARD_ROOT": str(clone)}
+def task(
+    clone: Path, *args: str, check: bool = False, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `invoke <args>` for real, for the project in `clone` (`extra`: more environment)."""
+    env = environ() | {"INVOKE_DOCKYARD_ROOT": str(clone)} | (extra or {})
     done = subprocess.run(
         [INVOKE, "-r", str(REPO), *args], cwd=clone, env=env, capture_output=True, text=True,
         check=False, timeout=300,

@@ -156,3 +156,18 @@ def test_the_branch_and_the_remote_are_judged(changes: dict[str, object], proble
     found = problems(dataclasses.replace(FACTS, **changes))  # type: ignore[arg-type]
     assert len(found) == 1
     assert found[0].startswith(problem)
+
+
+def test_a_version_someone_already_published_is_refused_before_anything_is_written() -> None:
+    """Its tag on the remote means its image is published: a new release of the same version
+    would overwrite that image in the registry, then delete it when the push is refused."""
+    on_remote = dataclasses.replace(FACTS, tag="v1.2.0", tag_on_remote=True, tag_here=True)
+    assert problems(on_remote) == [
+        "v1.2.0 is already on origin: someone published this version; "
+        "`git fetch --tags origin`, then `invoke release.status`"
+    ]
+    left_here = dataclasses.replace(FACTS, tag="v1.2.0", tag_here=True)
+    assert problems(left_here) == [
+        "v1.2.0 already exists here on another commit: "
+        "`git tag -d v1.2.0` if it was never published, then run it again"
+    ]

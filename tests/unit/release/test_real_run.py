@@ -26,6 +26,15 @@ def ok(session):
 @nox.session(python=False)
 def bad(session):
     session.error("lint found 3 problems")
+
+
+@nox.session(python=False)
+def nosy(session):
+    import os
+
+    held = [key for key in ("GITHUB_TOKEN", "REGISTRY_PASSWORD") if key in os.environ]
+    if held:
+        session.error("the gate was given " + ", ".join(held))
 """
 
 
@@ -92,3 +101,23 @@ def test_a_lock_left_by_a_process_that_is_gone_is_cleared(tmp_path: Path) -> Non
     assert "another release is running" not in done.stderr
     assert "preflight found problems" in done.stderr  # it went on: no registry, no instances
     assert lock.holder_of(config) is None
+
+
+def test_the_gates_run_without_the_credentials_a_pipeline_publishes_with(tmp_path: Path) -> None:
+    """The project's own gates (its tests, its tools) never hold the push token or the
+    registry's password that the pipeline gives the release."""
+    remote = make_remote(
+        tmp_path,
+        extra='[tool.dockyard.release]\ngates = ["nosy"]\n'
+        '[tool.dockyard.registry]\nusername_variable = "REGISTRY_USER"\n'
+        'password_variable = "REGISTRY_PASSWORD"\n',  # pragma: allowlist secret
+    )
+    work = clone(remote, "work")
+    commit(work, "noxfile.py", NOXFILE, "build: the gates")
+    commit(work, "app.py", "print('a')\n", "feat: a feature")
+
+    done = task(work, "release", "--yes", extra={"GITHUB_TOKEN": "t0k", "REGISTRY_PASSWORD": "pw"})
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "preflight found problems" in done.stderr
+    assert "nox -s nosy" not in done.stderr, done.stderr
