@@ -45,6 +45,7 @@ def stack_factory(
 ) -> Iterator[Callable[..., RunningStack]]:
     """Make stacks with their own project name, port, env file and volumes; remove them after."""
     made: list[RunningStack] = []
+    proxies: list[ProxyFiles] = []  # written for every stack made, even one refused
 
     def make(extra_files: tuple[Path, ...] = ()) -> RunningStack:
         name = f"dyt-{uuid.uuid4().hex[:8]}"
@@ -58,6 +59,7 @@ def stack_factory(
             compose_files=[*config.compose_files, *map(str, extra_files)],
         )
         ensure_profile(own, PROFILE)
+        proxies.append(ProxyFiles.of(own, name))
         running = RunningStack(
             own, stack.project_for(own, PROFILE, images, environ=ENVIRON), client, io.StringIO()
         )
@@ -69,7 +71,8 @@ def stack_factory(
     finally:
         for running in made:
             stack.down(client, running.project.name, volumes=True)
-            shutil.rmtree(ProxyFiles.of(running.config, running.project.name).directory)
+        for proxy in proxies:
+            shutil.rmtree(proxy.directory, ignore_errors=True)
 
 
 @pytest.fixture
